@@ -1,0 +1,134 @@
+package org.sat2diffusers.io.dtype;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Conversions between F32, F16 and BF16 exactly as torch does them: round to nearest, ties to even;
+ * fp16 keeps subnormals and overflows to infinity; NaN stays NaN (quiet). Java 17 has no
+ * Float.floatToFloat16 (it arrived in 20), hence the bit manipulation.
+ */
+public final class DtypeConversions {
+  private DtypeConversions() {}
+
+  /** Whether {@link #decode} / {@link #encode} handle this dtype (the types a cast or LoRA merge may touch). */
+  public static boolean isCastable(Dtype dtype) {
+    return dtype == Dtype.F32 || dtype == Dtype.F16 || dtype == Dtype.BF16;
+  }
+
+  public static short f32ToBf16(float value) {
+    int bits = Float.floatToRawIntBits(value);
+    if ((bits & 0x7fffffff) > 0x7f800000) { // NaN: truncate, force the quiet bit so it stays a NaN
+      return (short) ((bits >>> 16) | 0x0040);
+    }
+    int lsb = (bits >>> 16) & 1;
+    return (short) ((bits + 0x7fff + lsb) >>> 16);
+  }
+
+  public static float bf16ToF32(short value) {
+    return Float.intBitsToFloat((value & 0xffff) << 16);
+  }
+
+  public static short f32ToF16(float value) {
+    int bits = Float.floatToRawIntBits(value);
+    int sign = (bits >>> 16) & 0x8000;
+    int exp = (bits >>> 23) & 0xff;
+    int mant = bits & 0x7fffff;
+    if (exp == 0xff) { // inf or NaN
+      return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >>> 13) : 0));
+    }
+    int e = exp - 127 + 15;
+    if (e >= 0x1f) {
+      return (short) (sign | 0x7c00);
+    }
+    if (e <= 0) { // fp16 subnormal (or zero): shift the full 24-bit significand into place, round
+      if (e < -10) {
+        return (short) sign;
+      }
+      int significand = mant | 0x800000;
+      int shift = 14 - e;
+      int half = significand >>> shift;
+      int rest = significand & ((1 << shift) - 1);
+      int halfway = 1 << (shift - 1);
+      if (rest > halfway || (rest == halfway && (half & 1) == 1)) {
+        half++; // may carry into the smallest normal exponent, which is the right answer
+      }
+      return (short) (sign | half);
+    }
+    int half = (e << 10) | (mant >>> 13);
+    int rest = mant & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) {
+      half++; // a carry out of the mantissa bumps the exponent; out of the top exponent gives inf
+    }
+    return (short) (sign | half);
+  }
+
+  public static float f16ToF32(short value) {
+    int h = value & 0xffff;
+    int sign = (h & 0x8000) << 16;
+    int exp = (h >>> 10) & 0x1f;
+    int mant = h & 0x3ff;
+    if (exp == 0x1f) {
+      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+    }
+    if (exp == 0) {
+      if (mant == 0) {
+        return Float.intBitsToFloat(sign);
+      }
+      float magnitude = mant * 0x1p-24f; // exact: a subnormal fp16 is a multiple of 2^-24
+      return sign != 0 ? -magnitude : magnitude;
+    }
+    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+  }
+
+  /**
+   * Decodes {@code count} little-endian elements of {@code src} (from its position) into floats.
+   * Widening to fp32 is exact for F16, BF16 and F32.
+   */
+  public static void decode(Dtype dtype, ByteBuffer src, float[] dst, int count) {
+    ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    switch (dtype) {
+      case F32 -> {
+        for (int i = 0; i < count; i++) {
+          dst[i] = in.getFloat();
+        }
+      }
+      case F16 -> {
+        for (int i = 0; i < count; i++) {
+          dst[i] = f16ToF32(in.getShort());
+        }
+      }
+      case BF16 -> {
+        for (int i = 0; i < count; i++) {
+          dst[i] = bf16ToF32(in.getShort());
+        }
+      }
+      default -> throw new IllegalArgumentException("cannot decode " + dtype + " as floating point");
+    }
+    src.position(src.position() + count * dtype.size());
+  }
+
+  /** Encodes {@code count} floats as little-endian {@code dtype} elements into {@code dst}, rounding once. */
+  public static void encode(Dtype dtype, float[] src, int count, ByteBuffer dst) {
+    ByteBuffer out = dst.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    switch (dtype) {
+      case F32 -> {
+        for (int i = 0; i < count; i++) {
+          out.putFloat(src[i]);
+        }
+      }
+      case F16 -> {
+        for (int i = 0; i < count; i++) {
+          out.putShort(f32ToF16(src[i]));
+        }
+      }
+      case BF16 -> {
+        for (int i = 0; i < count; i++) {
+          out.putShort(f32ToBf16(src[i]));
+        }
+      }
+      default -> throw new IllegalArgumentException("cannot encode floating point as " + dtype);
+    }
+    dst.position(dst.position() + count * dtype.size());
+  }
+}
