@@ -1,0 +1,67 @@
+package org.sat2diffusers.io.sat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.io.testing.TestData;
+
+class SatLayoutTest {
+  private static String fixture(String relative) {
+    return TestData.path("sat/" + relative).toString();
+  }
+
+  @Test
+  void runFolderFollowsLatest() throws IOException {
+    SatCheckpoint c = SatLayout.resolve(fixture("cogvideox-2b-sft"));
+    assertEquals("1000", c.iteration());
+    assertEquals(List.of(fixture("cogvideox-2b-sft/1000/mp_rank_00_model_states.pt")), c.files());
+  }
+
+  @Test
+  void iterationFolderAndFileResolveToThatIteration() throws IOException {
+    assertEquals(
+        List.of(fixture("cogvideox-2b-sft/500/mp_rank_00_model_states.pt")),
+        SatLayout.resolve(fixture("cogvideox-2b-sft/500/")).files());
+    SatCheckpoint file = SatLayout.resolve(fixture("cogvideox-2b-sft/500/mp_rank_00_model_states.pt"));
+    assertEquals(1, file.files().size());
+  }
+
+  @Test
+  void releasedLayoutHasTransformerThenVae() throws IOException {
+    SatCheckpoint c = SatLayout.resolve(fixture("cogvideox-5b-i2v-release"));
+    assertEquals("1", c.iteration());
+    assertEquals(
+        List.of(
+            fixture("cogvideox-5b-i2v-release/transformer/1/mp_rank_00_model_states.pt"),
+            fixture("cogvideox-5b-i2v-release/vae/3d-vae.pt")),
+        c.files());
+  }
+
+  @Test
+  void unknownFolderNamesWhatWasExpected(@TempDir Path dir) {
+    SatLayoutException e = assertThrows(SatLayoutException.class, () -> SatLayout.resolve(dir.toString()));
+    assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("latest"), e.getMessage());
+  }
+
+  @Test
+  void latestPointingNowhereIsReported(@TempDir Path dir) throws IOException {
+    Files.writeString(dir.resolve("latest"), "42\n");
+    SatLayoutException e = assertThrows(SatLayoutException.class, () -> SatLayout.resolve(dir.toString()));
+    assertTrue(e.getMessage().contains("42") && e.getMessage().contains("mp_rank_00"), e.getMessage());
+  }
+
+  @Test
+  void modelParallelRanksAreRefusedClearly(@TempDir Path dir) throws IOException {
+    Files.writeString(dir.resolve("mp_rank_00_model_states.pt"), "x");
+    Files.writeString(dir.resolve("mp_rank_01_model_states.pt"), "x");
+    SatLayoutException e = assertThrows(SatLayoutException.class, () -> SatLayout.resolve(dir.toString()));
+    assertTrue(e.getMessage().contains("2 model-parallel ranks"), e.getMessage());
+  }
+}
