@@ -1,0 +1,132 @@
+package org.sat2diffusers.pipeline.records;
+
+import static org.sat2diffusers.pipeline.records.AvroFields.longValue;
+import static org.sat2diffusers.pipeline.records.AvroFields.longs;
+import static org.sat2diffusers.pipeline.records.AvroFields.records;
+import static org.sat2diffusers.pipeline.records.AvroFields.string;
+import static org.sat2diffusers.pipeline.records.AvroFields.strings;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.LoraDelta;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+
+/** Avro form of an output tensor's recipe: byte ranges to concatenate, an optional LoRA update, a cast. */
+final class OutputTensorAvro {
+  static final Schema RANGE =
+      SchemaBuilder.record("ByteRange")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("file")
+          .requiredLong("offset")
+          .requiredLong("length")
+          .endRecord();
+
+  static final Schema LORA =
+      SchemaBuilder.record("LoraDelta")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("dtype")
+          .name("a").type().array().items(RANGE).noDefault()
+          .name("b").type().array().items(RANGE).noDefault()
+          .requiredInt("rank")
+          .requiredLong("inFeatures")
+          .requiredLong("outPerPart")
+          .requiredDouble("alpha")
+          .requiredFloat("scale")
+          .endRecord();
+
+  static final Schema SCHEMA =
+      SchemaBuilder.record("OutputTensor")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("component")
+          .requiredString("name")
+          .requiredString("dtype")
+          .name("shape").type().array().items().longType().noDefault()
+          .requiredString("sourceDtype")
+          .name("sources").type().array().items(RANGE).noDefault()
+          .name("lora").type().optional().type(LORA)
+          .name("sourceKeys").type().array().items().stringType().noDefault()
+          .endRecord();
+
+  private OutputTensorAvro() {}
+
+  static GenericRecord toAvro(OutputTensor t) {
+    GenericRecord r = new GenericData.Record(SCHEMA);
+    r.put("component", t.component().name());
+    r.put("name", t.name());
+    r.put("dtype", t.dtype().name());
+    r.put("shape", t.shape());
+    r.put("sourceDtype", t.sourceDtype().name());
+    r.put("sources", toAvro(t.sources()));
+    r.put("lora", t.lora() == null ? null : lora(t.lora()));
+    r.put("sourceKeys", t.sourceKeys());
+    return r;
+  }
+
+  static OutputTensor fromAvro(GenericRecord r) {
+    GenericRecord lora = (GenericRecord) r.get("lora");
+    return new OutputTensor(
+        Component.valueOf(string(r, "component")),
+        string(r, "name"),
+        Dtype.valueOf(string(r, "dtype")),
+        longs(r, "shape"),
+        Dtype.valueOf(string(r, "sourceDtype")),
+        fromAvro(records(r, "sources")),
+        lora == null ? null : lora(lora),
+        strings(r, "sourceKeys"));
+  }
+
+  private static GenericRecord lora(LoraDelta d) {
+    GenericRecord r = new GenericData.Record(LORA);
+    r.put("dtype", d.dtype().name());
+    r.put("a", toAvro(d.a()));
+    r.put("b", toAvro(d.b()));
+    r.put("rank", d.rank());
+    r.put("inFeatures", d.inFeatures());
+    r.put("outPerPart", d.outPerPart());
+    r.put("alpha", d.alpha());
+    r.put("scale", d.scale());
+    return r;
+  }
+
+  private static LoraDelta lora(GenericRecord r) {
+    return new LoraDelta(
+        Dtype.valueOf(string(r, "dtype")),
+        fromAvro(records(r, "a")),
+        fromAvro(records(r, "b")),
+        (Integer) r.get("rank"),
+        longValue(r, "inFeatures"),
+        longValue(r, "outPerPart"),
+        (Double) r.get("alpha"),
+        (Float) r.get("scale"));
+  }
+
+  private static List<GenericRecord> toAvro(List<ByteRange> ranges) {
+    List<GenericRecord> out = new ArrayList<>(ranges.size());
+    for (ByteRange b : ranges) {
+      GenericRecord r = new GenericData.Record(RANGE);
+      r.put("file", b.file());
+      r.put("offset", b.offset());
+      r.put("length", b.length());
+      out.add(r);
+    }
+    return out;
+  }
+
+  private static List<ByteRange> fromAvro(List<GenericRecord> records) {
+    List<ByteRange> out = new ArrayList<>(records.size());
+    for (GenericRecord r : records) {
+      out.add(new ByteRange(string(r, "file"), longValue(r, "offset"), longValue(r, "length")));
+    }
+    return out;
+  }
+}

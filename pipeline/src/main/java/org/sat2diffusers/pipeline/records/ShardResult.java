@@ -1,0 +1,50 @@
+package org.sat2diffusers.pipeline.records;
+
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.coders.Coder;
+
+/** A written shard: its size and checksums, for the index, the report and verification. */
+public record ShardResult(
+    String checkpointId, String path, long bytes, String sha256, Map<String, String> tensorSha256) {
+  static final Schema SCHEMA =
+      SchemaBuilder.record("ShardResult")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("checkpointId")
+          .requiredString("path")
+          .requiredLong("bytes")
+          .requiredString("sha256")
+          .name("tensorSha256").type().map().values().stringType().noDefault()
+          .endRecord();
+
+  public ShardResult {
+    tensorSha256 = Map.copyOf(tensorSha256);
+  }
+
+  public static Coder<ShardResult> coder() {
+    return AvroRecordCoder.of(SCHEMA, ShardResult::toAvro, ShardResult::fromAvro);
+  }
+
+  private static GenericRecord toAvro(ShardResult s) {
+    GenericRecord r = new GenericData.Record(SCHEMA);
+    r.put("checkpointId", s.checkpointId());
+    r.put("path", s.path());
+    r.put("bytes", s.bytes());
+    r.put("sha256", s.sha256());
+    r.put("tensorSha256", s.tensorSha256());
+    return r;
+  }
+
+  private static ShardResult fromAvro(GenericRecord r) {
+    return new ShardResult(
+        AvroFields.string(r, "checkpointId"),
+        AvroFields.string(r, "path"),
+        AvroFields.longValue(r, "bytes"),
+        AvroFields.string(r, "sha256"),
+        AvroFields.stringMap(r, "tensorSha256"));
+  }
+}

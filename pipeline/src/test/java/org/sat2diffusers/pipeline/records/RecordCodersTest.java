@@ -1,0 +1,54 @@
+package org.sat2diffusers.pipeline.records;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.util.CoderUtils;
+import org.junit.jupiter.api.Test;
+import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.LoraDelta;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+
+class RecordCodersTest {
+  private static <T> T roundTrip(Coder<T> coder, T value) throws Exception {
+    return CoderUtils.decodeFromByteArray(coder, CoderUtils.encodeToByteArray(coder, value));
+  }
+
+  @Test
+  void indexedFileSurvivesTheShuffle() throws Exception {
+    TensorRecord shared =
+        new TensorRecord("t.shared.weight", Dtype.BF16, List.of(40L, 12L), List.of(12L, 1L), "3", 0, 4096, 960,
+            List.of("t.encoder.embed_tokens.weight"));
+    TensorRecord scalar = new TensorRecord("s", Dtype.F32, List.of(), List.of(), "7", 2, 128, 16, List.of());
+    IndexedFile file = new IndexedFile("s3://bucket/run/1000/mp_rank_00_model_states.pt", "module", List.of(shared, scalar));
+    assertEquals(file, roundTrip(IndexedFile.coder(), file));
+  }
+
+  @Test
+  void shardTaskKeepsRecipesWithAndWithoutLora() throws Exception {
+    ByteRange w = new ByteRange("/a.pt", 1024, 512);
+    LoraDelta lora =
+        new LoraDelta(Dtype.BF16, List.of(new ByteRange("/a.pt", 64, 32)), List.of(new ByteRange("/a.pt", 96, 32)),
+            4, 16, 16, 1.0, 0.25f);
+    OutputTensor merged =
+        new OutputTensor(Component.TRANSFORMER, "transformer_blocks.0.attn1.to_q.weight", Dtype.BF16,
+            List.of(16L, 16L), Dtype.BF16, List.of(w), lora, List.of("k.original.weight", "k.matrix_A.0"));
+    OutputTensor cast =
+        new OutputTensor(Component.VAE, "decoder.conv_in.bias", Dtype.F16, List.of(8L), Dtype.F32,
+            List.of(new ByteRange("/v.pt", 0, 32)), null, List.of("decoder.conv_in.bias"));
+    ShardTask task = new ShardTask("ckpt-1", "/out/.tmp/transformer/x.safetensors", Map.of("format", "pt"),
+        List.of(merged, cast));
+    assertEquals(task, roundTrip(ShardTask.coder(), task));
+  }
+
+  @Test
+  void shardResultKeepsChecksums() throws Exception {
+    ShardResult result = new ShardResult("ckpt-1", "/out/x.safetensors", 4242, "ab12", Map.of("a", "cd34", "b", "ef56"));
+    assertEquals(result, roundTrip(ShardResult.coder(), result));
+  }
+}
