@@ -1,0 +1,28 @@
+package org.sat2diffusers.pipeline.records;
+
+import java.io.Serializable;
+import java.util.List;
+import org.sat2diffusers.transforms.convert.ConversionSettings;
+
+/**
+ * One checkpoint to convert and where to: what the driver hands the pipeline.
+ *
+ * @param id unique within the run (the output folder)
+ * @param source the path the user gave, for messages and the report
+ * @param iteration the checkpoint's iteration
+ * @param files the checkpoint files (transformer rank files, then a separate VAE file if any)
+ * @param outputDir the Diffusers folder to produce
+ * @param settings the conversion options
+ */
+public record CheckpointJob(
+    String id, String source, String iteration, List<String> files, String outputDir, ConversionSettings settings)
+    implements Serializable {
+  public CheckpointJob {
+    files = List.copyOf(files);
+  }
+
+  /** Where this job's files are staged until they are complete. */
+  public String stagingDir() {
+    return outputDir + "/.sat2diffusers-staging";
+  }
+}

@@ -1,0 +1,29 @@
+package org.sat2diffusers.pipeline.records;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What finalizing a checkpoint needs from its plan: the small files to write (configs, indexes,
+ * model_index.json; relative path to text), the shard files to expect, and the report so far.
+ *
+ * @param checkpointId the job id
+ * @param smallFiles relative path inside the output folder to file content
+ * @param shardPaths relative paths of every planned shard
+ * @param components component folders this conversion writes (their old contents are replaced)
+ * @param reportJson the conversion report without write results, as JSON
+ */
+public record CheckpointSummary(
+    String checkpointId,
+    Map<String, String> smallFiles,
+    List<String> shardPaths,
+    List<String> components,
+    String reportJson)
+    implements Serializable {
+  public CheckpointSummary {
+    smallFiles = Map.copyOf(smallFiles);
+    shardPaths = List.copyOf(shardPaths);
+    components = List.copyOf(components);
+  }
+}
