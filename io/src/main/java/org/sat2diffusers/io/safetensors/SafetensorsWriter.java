@@ -1,0 +1,214 @@
+package org.sat2diffusers.io.safetensors;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Streams a safetensors file laid out by a {@link SafetensorsHeader}: the header is written at once,
+ * then each tensor's bytes arrive through {@link #tensor(String)} and are checked to be exactly the
+ * tensor's byte count. On a {@link FileChannel} tensors may come in any order, also from several
+ * threads at once (positional writes); on a plain channel they must come in layout order. Only a
+ * caller-sized buffer is ever held. Optionally computes sha256 digests as the bytes go by.
+ */
+public final class SafetensorsWriter {
+  /** Which sha256 digests to compute. */
+  public enum Digests {
+    NONE,
+    /** Of each tensor's bytes. */
+    TENSORS,
+    /** Of each tensor's bytes and of the whole file; tensors must then come in layout order. */
+    TENSORS_AND_FILE
+  }
+
+  /**
+   * What was written.
+   *
+   * @param fileSize bytes in the file
+   * @param tensorSha256 lowercase hex sha256 per tensor name, in layout order (empty with {@link Digests#NONE})
+   * @param fileSha256 of the whole file, with {@link Digests#TENSORS_AND_FILE}
+   */
+  public record Written(long fileSize, Map<String, String> tensorSha256, Optional<String> fileSha256) {}
+
+  private interface Target {
+    void write(ByteBuffer bytes, long position) throws IOException;
+  }
+
+  private enum State { PENDING, OPEN, DONE }
+
+  private final String path;
+  private final SafetensorsHeader header;
+  private final Target target;
+  private final FileChannel positional; // null for a sequential target
+  private final Digests digests;
+  private final MessageDigest fileDigest;
+  private final Map<String, State> states = new HashMap<>();
+  private final Map<String, String> tensorSha256 = new HashMap<>();
+  private int nextInLayout; // index into header.entries(), when the order is enforced
+
+  private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
+      Digests digests) throws IOException {
+    this.path = path;
+    this.header = header;
+    this.target = target;
+    this.positional = positional;
+    this.digests = digests;
+    this.fileDigest = digests == Digests.TENSORS_AND_FILE ? sha256() : null;
+    header.entries().forEach(e -> states.put(e.name(), State.PENDING));
+    byte[] headerBytes = header.bytes();
+    target.write(ByteBuffer.wrap(headerBytes), 0);
+    if (fileDigest != null) {
+      fileDigest.update(headerBytes);
+    }
+  }
+
+  /**
+   * Writes to {@code channel} at absolute positions (its own position is not used); tensors in any
+   * order, concurrently if wanted. {@link #finish} truncates the channel to the file size.
+   * {@code path} names the file in messages.
+   */
+  public static SafetensorsWriter positional(String path, SafetensorsHeader header, FileChannel channel, Digests digests)
+      throws IOException {
+    Target target = (bytes, position) -> {
+      long at = position;
+      while (bytes.hasRemaining()) {
+        at += channel.write(bytes, at);
+      }
+    };
+    return new SafetensorsWriter(path, header, target, channel, digests);
+  }
+
+  /** Writes to {@code channel} from its current position on; tensors must come in layout order. */
+  public static SafetensorsWriter sequential(String path, SafetensorsHeader header, WritableByteChannel channel,
+      Digests digests) throws IOException {
+    Target target = (bytes, position) -> {
+      while (bytes.hasRemaining()) {
+        channel.write(bytes);
+      }
+    };
+    return new SafetensorsWriter(path, header, target, null, digests);
+  }
+
+  /**
+   * The sink for one tensor's bytes. Closing it checks the byte count; a tensor of 0 bytes must
+   * still be opened and closed. In enforced order (sequential target or file digest) the previous
+   * tensor's sink must be closed first.
+   */
+  public synchronized OutputStream tensor(String name) {
+    State state = states.get(name);
+    if (state == null) {
+      throw new IllegalArgumentException(path + ": no tensor '" + name + "' in the header");
+    }
+    if (state != State.PENDING) {
+      throw new IllegalStateException(path + ": tensor '" + name + "' was already written");
+    }
+    if (orderEnforced()) {
+      SafetensorsEntry expected = header.entries().get(nextInLayout);
+      if (!expected.name().equals(name) || states.containsValue(State.OPEN)) {
+        throw new IllegalStateException(path + ": tensor '" + name + "' out of layout order; expected '"
+            + expected.name() + "' next" + (positional == null ? " (sequential target)" : " (file digest requested)"));
+      }
+      nextInLayout++;
+    }
+    states.put(name, State.OPEN);
+    return new TensorOutput(header.entry(name));
+  }
+
+  /** Checks that every tensor was written, truncates a positional target to the file size, returns digests. */
+  public synchronized Written finish() throws IOException {
+    List<String> missing = header.entries().stream()
+        .map(SafetensorsEntry::name).filter(name -> states.get(name) != State.DONE).limit(5).toList();
+    if (!missing.isEmpty()) {
+      throw new IllegalStateException(path + ": tensors not (fully) written, e.g. " + missing);
+    }
+    if (positional != null) {
+      positional.truncate(header.fileSize());
+    }
+    Map<String, String> digestsInLayoutOrder = new LinkedHashMap<>();
+    for (SafetensorsEntry e : header.entries()) {
+      if (tensorSha256.containsKey(e.name())) {
+        digestsInLayoutOrder.put(e.name(), tensorSha256.get(e.name()));
+      }
+    }
+    return new Written(header.fileSize(), digestsInLayoutOrder,
+        Optional.ofNullable(fileDigest).map(d -> HexFormat.of().formatHex(d.digest())));
+  }
+
+  private boolean orderEnforced() {
+    return positional == null || digests == Digests.TENSORS_AND_FILE;
+  }
+
+  private synchronized void completed(String name, MessageDigest digest) {
+    states.put(name, State.DONE);
+    if (digest != null) {
+      tensorSha256.put(name, HexFormat.of().formatHex(digest.digest()));
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+
+  /** Writes one tensor's bytes at its planned place, counting them. */
+  private final class TensorOutput extends OutputStream {
+    private final SafetensorsEntry entry;
+    private final MessageDigest digest = digests == Digests.NONE ? null : sha256();
+    private long written;
+    private boolean closed;
+
+    TensorOutput(SafetensorsEntry entry) {
+      this.entry = entry;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int length) throws IOException {
+      if (closed) {
+        throw new IOException(path + ": tensor '" + entry.name() + "': write after close");
+      }
+      if (length > entry.byteLength() - written) {
+        throw new IOException(path + ": tensor '" + entry.name() + "' takes " + entry.byteLength()
+            + " bytes; got " + (written + length) + " so far");
+      }
+      target.write(ByteBuffer.wrap(bytes, offset, length), entry.offset() + written);
+      written += length;
+      if (digest != null) {
+        digest.update(bytes, offset, length);
+      }
+      if (fileDigest != null) {
+        fileDigest.update(bytes, offset, length); // order is enforced, so this is file order
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (written != entry.byteLength()) {
+        throw new IOException(path + ": tensor '" + entry.name() + "' takes " + entry.byteLength()
+            + " bytes; got only " + written);
+      }
+      completed(entry.name(), digest);
+    }
+  }
+}
