@@ -1,0 +1,204 @@
+package org.sat2diffusers.transforms.assemble;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.DtypeConversions;
+import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.transforms.lora.LoraMergeKernel;
+import org.sat2diffusers.transforms.plan.LoraDelta;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+
+/**
+ * Executes output tensor recipes: reads the source ranges, applies the cast and the LoRA merge, and
+ * streams the bytes out. Memory is bounded by the buffer size (plus one LoRA part's A and B), never
+ * by the tensor. Opens each source file once and keeps it open until {@link #close}.
+ * Not thread-safe: use one per writer.
+ */
+public final class TensorAssembler implements Closeable {
+  public static final int DEFAULT_BUFFER_BYTES = 1 << 20;
+
+  private final SourceOpener opener;
+  private final int bufferBytes;
+  private final Map<String, RandomAccessInput> inputs = new HashMap<>();
+
+  public TensorAssembler(SourceOpener opener) {
+    this(opener, DEFAULT_BUFFER_BYTES);
+  }
+
+  /** @param bufferBytes bytes read or written per step (at least 16) */
+  public TensorAssembler(SourceOpener opener, int bufferBytes) {
+    if (bufferBytes < 16) {
+      throw new IllegalArgumentException("buffer of " + bufferBytes + " bytes is too small");
+    }
+    this.opener = opener;
+    this.bufferBytes = bufferBytes;
+  }
+
+  /** Writes the tensor's bytes ({@link OutputTensor#byteLength()} of them) to {@code out}; does not close it. */
+  public void write(OutputTensor tensor, OutputStream out) throws IOException {
+    write(tensor, Channels.newChannel(out));
+  }
+
+  /** Writes the tensor's bytes ({@link OutputTensor#byteLength()} of them) to {@code out}; does not close it. */
+  public void write(OutputTensor tensor, WritableByteChannel out) throws IOException {
+    long sourceBytes = tensor.sources().stream().mapToLong(ByteRange::length).sum();
+    if (sourceBytes != tensor.numel() * tensor.sourceDtype().size()) {
+      throw new IllegalArgumentException(
+          "tensor '" + tensor.name() + "': its source ranges hold " + sourceBytes + " bytes, but "
+              + tensor.sourceDtype() + tensor.shape() + " needs " + tensor.numel() * tensor.sourceDtype().size());
+    }
+    RangeCursor source = new RangeCursor(tensor.sources());
+    if (tensor.lora() != null) {
+      mergeLora(tensor, source, out);
+    } else if (tensor.isPlainCopy()) {
+      copy(sourceBytes, source, out);
+    } else {
+      cast(tensor, source, out);
+    }
+  }
+
+  private void copy(long bytes, RangeCursor source, WritableByteChannel out) throws IOException {
+    byte[] buf = new byte[(int) Math.min(bufferBytes, bytes)];
+    for (long done = 0; done < bytes; ) {
+      int n = (int) Math.min(buf.length, bytes - done);
+      source.read(buf, n);
+      writeFully(out, buf, n);
+      done += n;
+    }
+  }
+
+  private void cast(OutputTensor tensor, RangeCursor source, WritableByteChannel out) throws IOException {
+    Dtype from = tensor.sourceDtype();
+    Dtype to = tensor.dtype();
+    int perStep = (int) Math.max(1, Math.min(tensor.numel(), bufferBytes / Math.max(from.size(), to.size())));
+    byte[] in = new byte[perStep * from.size()];
+    byte[] encoded = new byte[perStep * to.size()];
+    float[] values = new float[perStep];
+    for (long done = 0; done < tensor.numel(); ) {
+      int n = (int) Math.min(perStep, tensor.numel() - done);
+      source.read(in, n * from.size());
+      DtypeConversions.decode(from, ByteBuffer.wrap(in, 0, n * from.size()), values, n);
+      DtypeConversions.encode(to, values, n, ByteBuffer.wrap(encoded));
+      writeFully(out, encoded, n * to.size());
+      done += n;
+    }
+  }
+
+  /** Row blocks of W, each widened to fp32, merged with its part's update, rounded once, written. */
+  private void mergeLora(OutputTensor tensor, RangeCursor source, WritableByteChannel out) throws IOException {
+    LoraDelta lora = tensor.lora();
+    List<Long> shape = tensor.shape();
+    if (shape.size() != 2 || shape.get(1) != lora.inFeatures() || shape.get(0) != lora.parts() * lora.outPerPart()) {
+      throw new IllegalArgumentException(
+          "tensor '" + tensor.name() + "' " + shape + " does not match its LoRA update: " + lora.parts() + " parts of "
+              + lora.outPerPart() + " rows, " + lora.inFeatures() + " columns");
+    }
+    int cols = Math.toIntExact(lora.inFeatures());
+    int perPart = Math.toIntExact(lora.outPerPart());
+    int rank = lora.rank();
+    int blockRows = Math.max(1, Math.min(perPart, bufferBytes / (cols * 4)));
+    Dtype from = tensor.sourceDtype();
+    byte[] in = new byte[blockRows * cols * from.size()];
+    byte[] encoded = new byte[blockRows * cols * tensor.dtype().size()];
+    float[] w = new float[blockRows * cols];
+    float[] acc = new float[cols];
+    for (int part = 0; part < lora.parts(); part++) {
+      float[] a = readFloats(lora.dtype(), lora.a().get(part), Math.multiplyExact(rank, cols), tensor.name() + " A." + part);
+      float[] b = readFloats(lora.dtype(), lora.b().get(part), Math.multiplyExact(perPart, rank), tensor.name() + " B." + part);
+      for (int row = 0; row < perPart; row += blockRows) {
+        int rows = Math.min(blockRows, perPart - row);
+        int count = rows * cols;
+        source.read(in, count * from.size());
+        DtypeConversions.decode(from, ByteBuffer.wrap(in, 0, count * from.size()), w, count);
+        LoraMergeKernel.addDelta(w, rows, cols, a, b, row, rank, lora.scale(), acc);
+        DtypeConversions.encode(tensor.dtype(), w, count, ByteBuffer.wrap(encoded));
+        writeFully(out, encoded, count * tensor.dtype().size());
+      }
+    }
+  }
+
+  private float[] readFloats(Dtype dtype, ByteRange range, int count, String what) throws IOException {
+    if (range.length() != (long) count * dtype.size()) {
+      throw new IllegalArgumentException(
+          "LoRA matrix " + what + ": range of " + range.length() + " bytes in " + range.file() + ", expected "
+              + count + " " + dtype + " elements");
+    }
+    byte[] bytes = new byte[(int) range.length()];
+    input(range.file()).readFully(range.offset(), bytes, 0, bytes.length);
+    float[] values = new float[count];
+    DtypeConversions.decode(dtype, ByteBuffer.wrap(bytes), values, count);
+    return values;
+  }
+
+  private static void writeFully(WritableByteChannel out, byte[] bytes, int length) throws IOException {
+    ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
+    while (buf.hasRemaining()) {
+      out.write(buf);
+    }
+  }
+
+  private RandomAccessInput input(String file) throws IOException {
+    RandomAccessInput in = inputs.get(file);
+    if (in == null) {
+      in = opener.open(file);
+      inputs.put(file, in);
+    }
+    return in;
+  }
+
+  @Override
+  public void close() throws IOException {
+    IOException first = null;
+    for (RandomAccessInput in : inputs.values()) {
+      try {
+        in.close();
+      } catch (IOException e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    inputs.clear();
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** Reads the concatenation of byte ranges front to back. */
+  private final class RangeCursor {
+    private final List<ByteRange> ranges;
+    private int index;
+    private long offsetInRange;
+
+    RangeCursor(List<ByteRange> ranges) {
+      this.ranges = ranges;
+    }
+
+    /** Fills {@code buf[0, length)} with the next bytes. */
+    void read(byte[] buf, int length) throws IOException {
+      int filled = 0;
+      while (filled < length) {
+        ByteRange r = ranges.get(index);
+        int n = (int) Math.min(length - filled, r.length() - offsetInRange);
+        input(r.file()).readFully(r.offset() + offsetInRange, buf, filled, n);
+        filled += n;
+        offsetInRange += n;
+        if (offsetInRange == r.length()) {
+          index++;
+          offsetInRange = 0;
+        }
+      }
+    }
+  }
+}

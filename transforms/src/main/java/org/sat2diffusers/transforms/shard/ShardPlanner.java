@@ -1,0 +1,59 @@
+package org.sat2diffusers.transforms.shard;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+
+/**
+ * Splits a component's tensors into weight files as huggingface_hub's
+ * {@code split_torch_state_dict_into_shards} does, so a converted folder is sharded like one Diffusers
+ * or transformers saved. Walking the tensors in order: one larger than the limit becomes a shard of its
+ * own, appended at once while the open shard stays open (so it can come before earlier tensors'
+ * shard); otherwise, if it would make the open shard exceed the limit, that shard closes and a new one
+ * opens. Sizes are tensor bytes.
+ */
+public final class ShardPlanner {
+  private ShardPlanner() {}
+
+  /**
+   * @param tensors the component's tensors in state-dict order
+   * @param stem file stem, e.g. {@code diffusion_pytorch_model} or {@code model}
+   * @param maxShardBytes the limit, in bytes
+   * @return the shards in file order: one named {@code <stem>.safetensors} (no index needed), or
+   *     {@code <stem>-0000i-of-0000N.safetensors}; empty when there are no tensors
+   */
+  public static List<ShardPlan> plan(List<OutputTensor> tensors, String stem, long maxShardBytes) {
+    if (maxShardBytes <= 0) {
+      throw new IllegalArgumentException("max shard size must be positive, got " + maxShardBytes);
+    }
+    List<List<OutputTensor>> shards = new ArrayList<>();
+    List<OutputTensor> open = new ArrayList<>();
+    long openBytes = 0;
+    for (OutputTensor t : tensors) {
+      long size = t.byteLength();
+      if (size > maxShardBytes) {
+        shards.add(List.of(t));
+        continue;
+      }
+      if (openBytes + size > maxShardBytes) {
+        shards.add(open);
+        open = new ArrayList<>();
+        openBytes = 0;
+      }
+      open.add(t);
+      openBytes += size;
+    }
+    if (!open.isEmpty()) {
+      shards.add(open);
+    }
+    List<ShardPlan> out = new ArrayList<>();
+    for (int i = 0; i < shards.size(); i++) {
+      String name = shards.size() == 1
+          ? stem + ".safetensors"
+          : String.format("%s-%05d-of-%05d.safetensors", stem, i + 1, shards.size());
+      List<OutputTensor> shard = shards.get(i);
+      out.add(new ShardPlan(name, shard, shard.stream().mapToLong(OutputTensor::byteLength).sum()));
+    }
+    return out;
+  }
+}
