@@ -1,0 +1,36 @@
+package org.sat2diffusers.io.storage;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.Paths;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.ResourceId;
+
+/**
+ * Opens any path or URI Beam's {@link FileSystems} knows (local paths, {@code file://}, and, once
+ * their file systems are registered, {@code s3://}, {@code hdfs://}, {@code gs://}) as a {@link
+ * RandomAccessInput}. The readers only seek and read, so a new scheme needs nothing here.
+ */
+public final class RandomAccessInputs {
+  private RandomAccessInputs() {}
+
+  /** Opens {@code pathOrUri}; {@link RandomAccessInput#path()} returns it unchanged. */
+  public static RandomAccessInput open(String pathOrUri) throws IOException {
+    ResourceId resource = FileSystems.matchNewResource(beamSpec(pathOrUri), false);
+    ReadableByteChannel channel = FileSystems.open(resource);
+    if (!(channel instanceof SeekableByteChannel seekable)) {
+      channel.close();
+      throw new IOException(
+          "cannot read " + pathOrUri + " at random positions: its file system gives a "
+              + channel.getClass().getName() + ", not a SeekableByteChannel");
+    }
+    return new ChannelInput(pathOrUri, seekable);
+  }
+
+  /** Beam's local file system takes plain paths; it would read {@code file:/x} as a relative path. */
+  private static String beamSpec(String pathOrUri) {
+    return pathOrUri.startsWith("file:") ? Paths.get(URI.create(pathOrUri)).toString() : pathOrUri;
+  }
+}
