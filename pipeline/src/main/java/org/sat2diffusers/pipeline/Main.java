@@ -1,7 +1,26 @@
 package org.sat2diffusers.pipeline;
 
-public final class Main {
+import org.sat2diffusers.pipeline.cli.ConvertCommand;
+import org.sat2diffusers.pipeline.cli.InspectCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sat2diffusers} command line. */
+@Command(
+    name = "sat2diffusers",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = "Converts SwissArmyTransformer (SAT) CogVideoX checkpoints to Hugging Face Diffusers folders.",
+    subcommands = {ConvertCommand.class, InspectCommand.class})
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a command: convert or inspect");
+  }
+
   public static void main(String[] args) {
-    System.out.println("sat2diffusers");
+    System.exit(new CommandLine(new Main()).execute(args));
   }
 }

@@ -1,18 +1,12 @@
 package org.sat2diffusers.io.sat;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.io.fs.MatchResult;
-import org.apache.beam.sdk.io.fs.ResourceId;
+import org.sat2diffusers.io.storage.StorageFiles;
 
 /**
  * Finds the checkpoint files behind a path, following SAT's {@code training/model_io.py} layout:
@@ -87,10 +81,7 @@ public final class SatLayout {
   }
 
   private static String readLatest(String latestFile) throws IOException {
-    String text;
-    try (InputStream in = Channels.newInputStream(FileSystems.open(resource(latestFile)))) {
-      text = new String(in.readNBytes(256), StandardCharsets.UTF_8).trim();
-    }
+    String text = StorageFiles.readString(latestFile, 256).trim();
     if (text.isEmpty() || text.contains("/") || text.contains("..")) {
       throw new SatLayoutException(latestFile + " should name an iteration folder, but holds '" + text + "'");
     }
@@ -103,28 +94,12 @@ public final class SatLayout {
     }
   }
 
-  static boolean exists(String spec) throws IOException {
-    return !list(spec).isEmpty();
+  private static boolean exists(String spec) throws IOException {
+    return StorageFiles.exists(spec);
   }
 
-  /** Files matching a glob, sorted by name; empty when none match. */
-  static List<String> list(String spec) throws IOException {
-    MatchResult match = FileSystems.match(spec, EmptyMatchTreatment.ALLOW);
-    if (match.status() == MatchResult.Status.NOT_FOUND) {
-      return List.of();
-    }
-    List<String> files = new ArrayList<>();
-    for (MatchResult.Metadata m : match.metadata()) {
-      if (!m.resourceId().isDirectory()) {
-        files.add(m.resourceId().toString());
-      }
-    }
-    files.sort(Comparator.naturalOrder());
-    return files;
-  }
-
-  private static ResourceId resource(String file) {
-    return FileSystems.matchNewResource(file, false);
+  private static List<String> list(String spec) throws IOException {
+    return StorageFiles.list(spec);
   }
 
   static String join(String dir, String child) {

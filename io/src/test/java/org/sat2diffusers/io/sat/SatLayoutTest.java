@@ -10,11 +10,11 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sat2diffusers.io.testing.TestData;
+import org.sat2diffusers.io.storage.Fixtures;
 
 class SatLayoutTest {
   private static String fixture(String relative) {
-    return TestData.path("sat/" + relative).toString();
+    return Fixtures.testdata().resolve("sat/" + relative).toString();
   }
 
   @Test

@@ -6,7 +6,8 @@ import org.sat2diffusers.io.dtype.Dtype;
 /**
  * What a user chose for one conversion job.
  *
- * @param loraAlpha SAT lora2 alpha (not stored in checkpoints; SAT's default is 1)
+ * @param loraAlpha SAT lora2 alpha (not stored in checkpoints), or null for the --sat-config's
+ *     lora_alpha, else SAT's default of 1
  * @param dtype target dtype of the transformer and text encoder, or null to keep each tensor's
  * @param vaeDtype target dtype of the VAE, or null to keep (fp32 in practice)
  * @param maxShardBytes shard size limit for every component, or 0 for each library's default
@@ -14,9 +15,9 @@ import org.sat2diffusers.io.dtype.Dtype;
  * @param satConfigYaml the text of the SAT training YAML, or null
  */
 public record ConversionSettings(
-    double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml)
+    Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml)
     implements Serializable {
   public static ConversionSettings defaults() {
-    return new ConversionSettings(1.0, null, null, 0, "auto", null);
+    return new ConversionSettings(null, null, null, 0, "auto", null);
   }
 }

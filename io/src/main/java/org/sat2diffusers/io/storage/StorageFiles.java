@@ -1,0 +1,88 @@
+package org.sat2diffusers.io.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.MoveOptions;
+import org.apache.beam.sdk.io.fs.ResourceId;
+import org.apache.beam.sdk.util.MimeTypes;
+
+/**
+ * The whole-file operations the converter needs (list, read and write small files, move, delete),
+ * on any Beam filesystem: local paths, s3://, hdfs://, gs://.
+ */
+public final class StorageFiles {
+  private StorageFiles() {}
+
+  /** Files (not folders) matching a glob, sorted by path; empty when none match. */
+  public static List<String> list(String glob) throws IOException {
+    MatchResult match = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
+    if (match.status() == MatchResult.Status.NOT_FOUND) {
+      return List.of();
+    }
+    List<String> files = new ArrayList<>();
+    for (MatchResult.Metadata m : match.metadata()) {
+      if (!m.resourceId().isDirectory()) {
+        files.add(m.resourceId().toString());
+      }
+    }
+    files.sort(Comparator.naturalOrder());
+    return files;
+  }
+
+  public static boolean exists(String file) throws IOException {
+    return !list(file).isEmpty();
+  }
+
+  /** Reads a small text file (at most {@code maxBytes}; a larger file is an error naming it). */
+  public static String readString(String file, int maxBytes) throws IOException {
+    try (InputStream in = Channels.newInputStream(FileSystems.open(resource(file)))) {
+      byte[] bytes = in.readNBytes(maxBytes + 1);
+      if (bytes.length > maxBytes) {
+        throw new IOException(file + " is larger than the " + maxBytes + " bytes expected of it");
+      }
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+  }
+
+  public static void writeString(String file, String text) throws IOException {
+    try (OutputStream out = Channels.newOutputStream(FileSystems.create(resource(file), MimeTypes.TEXT))) {
+      out.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Moves files; the destination of each is replaced if it exists. */
+  public static void move(List<String> from, List<String> to) throws IOException {
+    if (from.isEmpty()) {
+      return;
+    }
+    FileSystems.rename(resources(from), resources(to), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+  }
+
+  public static void delete(List<String> files) throws IOException {
+    if (files.isEmpty()) {
+      return;
+    }
+    FileSystems.delete(resources(files), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+  }
+
+  public static ResourceId resource(String file) {
+    return FileSystems.matchNewResource(file, false);
+  }
+
+  private static List<ResourceId> resources(List<String> files) {
+    List<ResourceId> out = new ArrayList<>(files.size());
+    for (String f : files) {
+      out.add(resource(f));
+    }
+    return out;
+  }
+}

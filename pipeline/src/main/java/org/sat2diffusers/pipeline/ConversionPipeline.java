@@ -1,0 +1,51 @@
+package org.sat2diffusers.pipeline;
+
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.records.ShardResult;
+import org.sat2diffusers.pipeline.steps.FinalizeCheckpoints;
+import org.sat2diffusers.pipeline.steps.IndexCheckpointFiles;
+import org.sat2diffusers.pipeline.steps.PlanConversions;
+import org.sat2diffusers.pipeline.steps.WriteShards;
+
+/**
+ * The conversion as a Beam pipeline, in the shape of DESIGN.md: jobs, index each file, plan per
+ * checkpoint, write shards in parallel, finalize per checkpoint. Only tensor records travel between
+ * steps; tensor bytes are range-read by the shard writers, straight from the sources.
+ */
+public final class ConversionPipeline {
+  private ConversionPipeline() {}
+
+  public static Pipeline build(PipelineOptions options, List<CheckpointJob> jobs) {
+    Pipeline pipeline = Pipeline.create(options);
+    PCollection<CheckpointJob> jobCollection =
+        pipeline.apply("Checkpoint jobs", Create.of(jobs).withCoder(SerializableCoder.of(CheckpointJob.class)));
+    PCollectionView<Map<String, CheckpointJob>> jobsById =
+        jobCollection
+            .apply("Key jobs by id", WithKeys.of(CheckpointJob::id).withKeyType(TypeDescriptors.strings()))
+            .apply("Jobs as side input", View.asMap());
+
+    PCollectionTuple planned =
+        jobCollection
+            .apply("Index checkpoint files", new IndexCheckpointFiles())
+            .apply("Plan conversions", new PlanConversions(jobsById));
+    PCollection<KV<String, ShardResult>> written = planned.get(PlanConversions.SHARDS).apply("Write shards", new WriteShards());
+    KeyedPCollectionTuple.of(FinalizeCheckpoints.SUMMARY, planned.get(PlanConversions.SUMMARIES))
+        .and(FinalizeCheckpoints.RESULTS, written)
+        .apply("Finalize checkpoints", new FinalizeCheckpoints(jobsById));
+    return pipeline;
+  }
+}

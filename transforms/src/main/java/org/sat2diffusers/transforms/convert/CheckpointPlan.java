@@ -1,0 +1,33 @@
+package org.sat2diffusers.transforms.convert;
+
+import java.util.List;
+import java.util.Map;
+import org.sat2diffusers.transforms.model.Detection;
+import org.sat2diffusers.transforms.plan.ConversionPlan;
+
+/**
+ * Everything decided about one checkpoint before a byte of tensor data is read.
+ *
+ * @param detection the model family and why
+ * @param mapping what became of every source key
+ * @param shards the weight files to write, per component in order
+ * @param smallFiles relative path to content: configs, indexes, scheduler config, model_index.json
+ * @param componentFolders the component folders written (their old contents get replaced)
+ * @param shardMetadata string metadata for every safetensors header
+ * @param reportJson the conversion report, without what only writing can tell (sizes, checksums)
+ */
+public record CheckpointPlan(
+    Detection detection,
+    ConversionPlan mapping,
+    List<PlannedShard> shards,
+    Map<String, String> smallFiles,
+    List<String> componentFolders,
+    Map<String, String> shardMetadata,
+    String reportJson) {
+  public CheckpointPlan {
+    shards = List.copyOf(shards);
+    smallFiles = Map.copyOf(smallFiles);
+    componentFolders = List.copyOf(componentFolders);
+    shardMetadata = Map.copyOf(shardMetadata);
+  }
+}

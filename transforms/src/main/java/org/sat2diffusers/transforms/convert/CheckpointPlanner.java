@@ -1,0 +1,163 @@
+package org.sat2diffusers.transforms.convert;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.io.safetensors.ShardIndex;
+import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.transforms.config.ModelIndex;
+import org.sat2diffusers.transforms.config.SchedulerConfig;
+import org.sat2diffusers.transforms.config.T5ConfigInference;
+import org.sat2diffusers.transforms.config.TransformerConfigInference;
+import org.sat2diffusers.transforms.config.VaeConfigInference;
+import org.sat2diffusers.transforms.model.Detection;
+import org.sat2diffusers.transforms.model.DiffusersSchema;
+import org.sat2diffusers.transforms.model.ModelDetector;
+import org.sat2diffusers.transforms.model.ModelFamily;
+import org.sat2diffusers.transforms.model.SatTrainingConfig;
+import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.ConversionPlan;
+import org.sat2diffusers.transforms.plan.ConversionPlanner;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.plan.PlanOptions;
+import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.shard.ShardPlan;
+import org.sat2diffusers.transforms.shard.ShardPlanner;
+
+/**
+ * Plans one checkpoint end to end from its tensor records: map keys, detect the model, drop the
+ * sincos table if that is what it is, infer the configs, check the result against the Diffusers
+ * schema, plan shards, and render the small files. Touches no tensor bytes.
+ */
+public final class CheckpointPlanner {
+  static final String POSITION_TABLE = "patch_embed.pos_embedding";
+
+  private CheckpointPlanner() {}
+
+  /**
+   * @param source the path the user named, for messages and the report
+   * @param files the indexed files, transformer first
+   */
+  public static CheckpointPlan plan(String source, List<SourceFile> files, ConversionSettings settings) {
+    Optional<SatTrainingConfig> sat =
+        Optional.ofNullable(settings.satConfigYaml()).map(y -> SatTrainingConfig.parse(y, "--sat-config"));
+    double alpha = settings.loraAlpha() != null ? settings.loraAlpha()
+        : sat.flatMap(SatTrainingConfig::lora).map(SatTrainingConfig.Lora::alpha).orElse(SatTrainingConfig.SAT_DEFAULT_LORA_ALPHA);
+    PlanOptions options = new PlanOptions(alpha, Map.of(), true)
+        .withModelDtype(settings.dtype()).withVaeDtype(settings.vaeDtype());
+    ConversionPlan mapping;
+    try {
+      mapping = ConversionPlanner.plan(sourceTensors(files), options);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
+
+    Optional<ModelFamily> requested =
+        "auto".equals(settings.model()) ? Optional.empty() : Optional.of(ModelFamily.fromCliName(settings.model()));
+    Detection detection = detect(source, mapping, requested, sat);
+    ModelFamily family = detection.family();
+    if (!family.positions().learned() && hasOutput(mapping, Component.TRANSFORMER, POSITION_TABLE)) {
+      mapping = mapping.dropOutput(Component.TRANSFORMER, POSITION_TABLE,
+          "drop: frozen sincos position table (" + family.displayName() + " computes it, it is not a weight)");
+    }
+
+    List<String> warnings = new ArrayList<>();
+    Map<Component, Map<String, Object>> configs = new LinkedHashMap<>();
+    for (Component c : mapping.components()) {
+      Map<String, List<Long>> shapes = shapes(mapping.outputs(c));
+      Map<String, Object> config = switch (c) {
+        case TRANSFORMER -> {
+          TransformerConfigInference.Result r = TransformerConfigInference.infer(shapes, family, sat);
+          warnings.addAll(r.warnings());
+          yield r.config();
+        }
+        case VAE -> VaeConfigInference.infer(shapes, family, sat);
+        case TEXT_ENCODER -> T5ConfigInference.infer(shapes, mapping.outputs(c).get(0).dtype());
+      };
+      List<String> problems = DiffusersSchema.check(DiffusersSchema.expected(c, config), shapes);
+      if (!problems.isEmpty()) {
+        throw new IllegalArgumentException(
+            source + ": the converted " + c.folder() + " does not match the Diffusers model of its inferred config"
+                + " (" + family.displayName() + "):\n  " + String.join("\n  ", problems));
+      }
+      configs.put(c, config);
+    }
+
+    List<PlannedShard> shards = new ArrayList<>();
+    Map<String, String> smallFiles = new LinkedHashMap<>();
+    List<String> folders = new ArrayList<>();
+    for (Component c : mapping.components()) {
+      long limit = settings.maxShardBytes() > 0 ? settings.maxShardBytes() : c.defaultMaxShardBytes();
+      List<ShardPlan> planned = ShardPlanner.plan(mapping.outputs(c), c.fileStem(), limit);
+      for (ShardPlan p : planned) {
+        shards.add(new PlannedShard(c, p.fileName(), p.tensors(), p.bytes()));
+      }
+      folders.add(c.folder());
+      smallFiles.put(c.folder() + "/config.json", json(configs.get(c)));
+      if (planned.size() > 1) {
+        smallFiles.put(c.folder() + "/" + c.fileStem() + ".safetensors.index.json", index(planned));
+      }
+    }
+    Set<Component> present = EnumSet.noneOf(Component.class);
+    present.addAll(mapping.components());
+    folders.add("scheduler");
+    smallFiles.put("scheduler/scheduler_config.json", json(SchedulerConfig.build(family, sat)));
+    smallFiles.put("model_index.json", json(ModelIndex.build(family, present)));
+
+    String report = ConversionReport.planned(source, files, settings, alpha, detection, warnings, mapping, shards);
+    return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, Map.of(), report);
+  }
+
+  private static Detection detect(
+      String source, ConversionPlan mapping, Optional<ModelFamily> requested, Optional<SatTrainingConfig> sat) {
+    try {
+      return ModelDetector.detect(shapes(mapping.outputs(Component.TRANSFORMER)), requested, sat);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static List<SourceTensor> sourceTensors(List<SourceFile> files) {
+    List<SourceTensor> out = new ArrayList<>();
+    for (SourceFile f : files) {
+      for (TensorRecord t : f.tensors()) {
+        out.add(new SourceTensor(f.path(), t));
+      }
+    }
+    return out;
+  }
+
+  private static boolean hasOutput(ConversionPlan plan, Component c, String name) {
+    return plan.outputs(c).stream().anyMatch(t -> t.name().equals(name));
+  }
+
+  static Map<String, List<Long>> shapes(List<OutputTensor> tensors) {
+    Map<String, List<Long>> shapes = new LinkedHashMap<>();
+    for (OutputTensor t : tensors) {
+      shapes.put(t.name(), t.shape());
+    }
+    return shapes;
+  }
+
+  private static String index(List<ShardPlan> shards) {
+    Map<String, String> weightMap = new LinkedHashMap<>();
+    long total = 0;
+    for (ShardPlan s : shards) {
+      for (OutputTensor t : s.tensors()) {
+        weightMap.put(t.name(), s.fileName());
+        total += t.byteLength();
+      }
+    }
+    return new String(new ShardIndex(total, weightMap).toJsonBytes(), StandardCharsets.UTF_8);
+  }
+
+  private static String json(Map<String, Object> config) {
+    return new String(PythonJson.fileBytes(config, true), StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,137 @@
+package org.sat2diffusers.transforms.convert;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.transforms.lora.LoraGroup;
+import org.sat2diffusers.transforms.model.Detection;
+import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.ConversionPlan;
+import org.sat2diffusers.transforms.plan.Disposition;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+
+/**
+ * {@code conversion_report.json}: the source files, what became of every source key and by which
+ * rule, LoRA groups, dtype changes, the model detected and why, and each written file with its size
+ * and sha256. Planned first; the written files are added when the shards exist.
+ */
+public final class ConversionReport {
+  /** A written weight file, for the report. */
+  public record WrittenFile(String path, long bytes, String sha256, Map<String, String> tensorSha256) {}
+
+  private ConversionReport() {}
+
+  static String planned(
+      String source,
+      List<SourceFile> files,
+      ConversionSettings settings,
+      double loraAlpha,
+      Detection detection,
+      List<String> warnings,
+      ConversionPlan mapping,
+      List<PlannedShard> shards) {
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("source", source);
+    List<Object> sourceFiles = new ArrayList<>();
+    for (SourceFile f : files) {
+      sourceFiles.add(map("path", f.path(), "wrapper", f.wrapper(), "tensors", f.tensors().size()));
+    }
+    report.put("source_files", sourceFiles);
+    report.put("model", map("family", detection.family().cliName(), "reason", detection.reason()));
+    report.put("options", map(
+        "lora_alpha", loraAlpha,
+        "dtype", settings.dtype() == null ? "keep" : settings.dtype().name(),
+        "vae_dtype", settings.vaeDtype() == null ? "keep" : settings.vaeDtype().name(),
+        "max_shard_bytes", settings.maxShardBytes() > 0 ? settings.maxShardBytes() : "default",
+        "model", settings.model()));
+    report.put("warnings", warnings);
+    report.put("components", components(mapping, shards));
+    report.put("lora_groups", loraGroups(mapping.loraGroups()));
+    report.put("dtype_changes", dtypeChanges(mapping));
+    report.put("source_keys", dispositions(mapping.dispositions()));
+    report.put("planned_at", Instant.now().toString());
+    return PythonJson.dumps(report, false);
+  }
+
+  /** The planned report plus the files as written, and when. */
+  public static String withWrittenFiles(String plannedJson, List<WrittenFile> written) {
+    Map<String, Object> report = parse(plannedJson);
+    List<Object> files = new ArrayList<>();
+    for (WrittenFile w : written) {
+      files.add(map("path", w.path(), "bytes", w.bytes(), "sha256", w.sha256(), "tensor_sha256", w.tensorSha256()));
+    }
+    report.put("written_files", files);
+    report.put("finished_at", Instant.now().toString());
+    return PythonJson.dumps(report, false) + "\n";
+  }
+
+  /** The commit marker: written last, so its presence means the folder is complete. */
+  public static String marker(String source, String iteration) {
+    return PythonJson.dumps(map("source", source, "iteration", iteration, "committed_at", Instant.now().toString()), false)
+        + "\n";
+  }
+
+  private static Map<String, Object> components(ConversionPlan mapping, List<PlannedShard> shards) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Component c : mapping.components()) {
+      List<OutputTensor> tensors = mapping.outputs(c);
+      List<String> fileNames = shards.stream().filter(s -> s.component() == c).map(PlannedShard::fileName).toList();
+      out.put(c.folder(), map(
+          "tensors", tensors.size(),
+          "bytes", tensors.stream().mapToLong(OutputTensor::byteLength).sum(),
+          "files", fileNames));
+    }
+    return out;
+  }
+
+  private static List<Object> loraGroups(List<LoraGroup> groups) {
+    List<Object> out = new ArrayList<>();
+    for (LoraGroup g : groups) {
+      out.add(map("module", g.module(), "rank", g.rank(), "alpha", g.alpha(), "scale", (double) g.scale(),
+          "parts", g.parts()));
+    }
+    return out;
+  }
+
+  private static List<Object> dtypeChanges(ConversionPlan mapping) {
+    List<Object> out = new ArrayList<>();
+    for (Component c : mapping.components()) {
+      for (OutputTensor t : mapping.outputs(c)) {
+        if (t.dtype() != t.sourceDtype()) {
+          out.add(map("tensor", c.folder() + "/" + t.name(), "from", t.sourceDtype().name(), "to", t.dtype().name()));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<Object> dispositions(List<Disposition> dispositions) {
+    List<Object> out = new ArrayList<>();
+    for (Disposition d : dispositions) {
+      out.add(map("key", d.sourceKey(), "fate", d.fate().name().toLowerCase(),
+          "component", d.component() == null ? null : d.component().folder(), "outputs", d.outputs(), "rule", d.rule()));
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> parse(String json) {
+    try {
+      return (Map<String, Object>) PythonJson.parse(json);
+    } catch (Exception e) {
+      throw new IllegalStateException("the planned report is not valid JSON", e);
+    }
+  }
+
+  /** An insertion-ordered map from alternating keys and values (values may be null). */
+  private static Map<String, Object> map(Object... keysAndValues) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return m;
+  }
+}
