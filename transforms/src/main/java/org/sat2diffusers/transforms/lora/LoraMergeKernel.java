@@ -1,5 +1,7 @@
 package org.sat2diffusers.transforms.lora;
 
+import java.util.Arrays;
+
 /**
  * The arithmetic of a LoRA merge on a block of rows, all in fp32: {@code W += (B @ A) * scale}.
  * The product is accumulated in fp32 over k = 0..r-1, then scaled, then added (three separately
@@ -24,7 +26,7 @@ public final class LoraMergeKernel {
   public static void addDelta(
       float[] w, int rows, int cols, float[] a, float[] b, int firstBRow, int rank, float scale, float[] acc) {
     for (int i = 0; i < rows; i++) {
-      java.util.Arrays.fill(acc, 0, cols, 0f);
+      Arrays.fill(acc, 0, cols, 0f);
       int bRow = (firstBRow + i) * rank;
       for (int k = 0; k < rank; k++) {
         float bik = b[bRow + k];

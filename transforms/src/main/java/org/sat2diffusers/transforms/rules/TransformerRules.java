@@ -76,10 +76,11 @@ public final class TransformerRules implements ComponentRules {
       return RuleOutcome.split(t, out, "split query_key_value into to_q/to_k/to_v along dim 0");
     }
     if (key.contains(QUERY_NORMS) || key.contains(KEY_NORMS)) {
+      String list = key.contains(QUERY_NORMS) ? QUERY_NORMS : KEY_NORMS;
+      String norm = list.equals(QUERY_NORMS) ? "norm_q" : "norm_k";
       String[] parts = key.split("\\.");
-      String norm = key.contains(QUERY_NORMS) ? "norm_q" : "norm_k";
       String newKey = "transformer_blocks." + parts[parts.length - 2] + ".attn1." + norm + "." + parts[parts.length - 1];
-      return RuleOutcome.mapped(t, newKey, "rename " + (norm.equals("norm_q") ? QUERY_NORMS : KEY_NORMS) + " to attn1." + norm);
+      return RuleOutcome.mapped(t, newKey, "move " + list + ".<i> to transformer_blocks.<i>.attn1." + norm);
     }
     if (key.contains(ADALN)) {
       return splitAdaLn(t, key);

@@ -8,17 +8,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 
-/** A local file for tests (the real storage layer belongs to io); counts the files opened. */
-final class LocalFileInput implements RandomAccessInput {
-  static int opened;
-
+/** A local file for tests (the real storage layer belongs to io). */
+class LocalFileInput implements RandomAccessInput {
   private final String path;
   private final FileChannel channel;
 
   LocalFileInput(String path) throws IOException {
     this.path = path;
     this.channel = FileChannel.open(Path.of(path), StandardOpenOption.READ);
-    opened++;
   }
 
   @Override

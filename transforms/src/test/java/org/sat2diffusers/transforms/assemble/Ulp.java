@@ -5,10 +5,10 @@ import java.nio.ByteOrder;
 import org.sat2diffusers.io.dtype.Dtype;
 
 /** Distance in units in the last place between two little-endian F16/BF16/F32 arrays (as checks/conformance.py measures). */
-final class Ulp {
+public final class Ulp {
   private Ulp() {}
 
-  static long maxDistance(Dtype dtype, byte[] a, byte[] b) {
+  public static long maxDistance(Dtype dtype, byte[] a, byte[] b) {
     if (a.length != b.length) {
       throw new AssertionError("lengths differ: " + a.length + " vs " + b.length);
     }

@@ -1,0 +1,80 @@
+package org.sat2diffusers.transforms.lora;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.sat2diffusers.transforms.plan.TestTensors.source;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.transforms.plan.ComponentTensor;
+import org.sat2diffusers.transforms.plan.SourceTensor;
+
+class LoraGrouperTest {
+  private static final String M = "transformer.layers.0.attention.query_key_value";
+
+  @Test
+  void foldsAModuleIntoWeightAndBias() {
+    Map<String, SourceTensor> keyed = module(3, 2, 4, 6);
+    LoraGrouper.Result result = LoraGrouper.group(keyed, 1.0);
+    assertEquals(List.of("before", M + ".weight", M + ".bias"), result.tensors().stream().map(ComponentTensor::key).toList());
+    ComponentTensor merged = result.tensors().get(1);
+    assertEquals(2, merged.lora().rank());
+    assertEquals(0.5f, merged.lora().scale());
+    assertEquals(List.of(keyed.get(M + ".matrix_A.0").byteRange(), keyed.get(M + ".matrix_A.1").byteRange(),
+        keyed.get(M + ".matrix_A.2").byteRange()), merged.lora().a());
+    LoraGroup group = result.groups().get(0);
+    assertEquals("model.diffusion_model." + M, group.module());
+    assertEquals(3, group.parts());
+    assertEquals(8, group.sourceKeys().size());
+  }
+
+  @Test
+  void namesTheModuleWhenAMatrixIsMissing() {
+    Map<String, SourceTensor> keyed = module(3, 2, 4, 6);
+    keyed.remove(M + ".matrix_B.2");
+    assertError(keyed, "matrix_A.i and matrix_B.i");
+  }
+
+  @Test
+  void namesTheModuleWhenAMatrixHasTheWrongShape() {
+    Map<String, SourceTensor> keyed = module(3, 2, 4, 6);
+    keyed.put(M + ".matrix_A.1", source("ckpt.pt", "model.diffusion_model." + M + ".matrix_A.1", Dtype.BF16, 3, 4));
+    assertError(keyed, "matrix_A.1' is BF16[3, 4], expected BF16[2, 4]");
+  }
+
+  @Test
+  void refusesMatricesWithoutTheirOriginalWeight() {
+    Map<String, SourceTensor> keyed = module(1, 2, 4, 6);
+    keyed.remove(M + ".original.weight");
+    assertError(keyed, "no original.weight");
+  }
+
+  private static void assertError(Map<String, SourceTensor> keyed, String detail) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraGrouper.group(keyed, 1.0));
+    assertTrue(e.getMessage().startsWith("ckpt.pt: LoRA module 'model.diffusion_model." + M + "'"), e.getMessage());
+    assertTrue(e.getMessage().contains(detail), e.getMessage());
+  }
+
+  /** A lora2 module with p parts, rank r, in features, out rows, after an unrelated key. */
+  private static Map<String, SourceTensor> module(int parts, int rank, int in, int out) {
+    Map<String, SourceTensor> keyed = new LinkedHashMap<>();
+    put(keyed, "before", 4);
+    put(keyed, M + ".original.weight", out, in);
+    put(keyed, M + ".original.bias", out);
+    for (int i = 0; i < parts; i++) {
+      put(keyed, M + ".matrix_A." + i, rank, in);
+    }
+    for (int i = 0; i < parts; i++) {
+      put(keyed, M + ".matrix_B." + i, out / parts, rank);
+    }
+    return keyed;
+  }
+
+  private static void put(Map<String, SourceTensor> keyed, String key, long... shape) {
+    keyed.put(key, source("ckpt.pt", "model.diffusion_model." + key, Dtype.BF16, shape));
+  }
+}
