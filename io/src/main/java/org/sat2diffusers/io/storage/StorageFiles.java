@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.TreeSet;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
@@ -72,6 +73,32 @@ public final class StorageFiles {
       return;
     }
     FileSystems.delete(resources(files), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+  }
+
+  /**
+   * Removes {@code root} and the folders between it and each of {@code formerFiles} (files that were
+   * below it and have been moved or deleted), deepest first. Object stores have no folders: nothing
+   * to do there.
+   */
+  public static void deleteEmptiedFolders(String root, List<String> formerFiles) throws IOException {
+    TreeSet<String> dirs = new TreeSet<>(Comparator.comparingInt(String::length).reversed().thenComparing(s -> s));
+    for (String f : formerFiles) {
+      for (String d = parent(f); d != null && d.length() > root.length(); d = parent(d)) {
+        dirs.add(d);
+      }
+    }
+    dirs.add(root);
+    List<ResourceId> ids = new ArrayList<>();
+    for (String d : dirs) {
+      ids.add(FileSystems.matchNewResource(d, true));
+    }
+    FileSystems.delete(ids, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+  }
+
+  private static String parent(String path) {
+    String p = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    int slash = p.lastIndexOf('/');
+    return slash <= 0 ? null : p.substring(0, slash);
   }
 
   public static ResourceId resource(String file) {

@@ -2,40 +2,52 @@ package org.sat2diffusers.pipeline.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.logging.Logger;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.sat.SatCheckpoint;
 import org.sat2diffusers.io.sat.SatLayout;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.ConversionPipeline;
+import org.sat2diffusers.pipeline.DryRun;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome;
+import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.steps.RunLog;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
+import org.sat2diffusers.transforms.model.ModelFamily;
+import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code convert}: one SAT checkpoint to one Diffusers folder, on the embedded Beam runner. */
+/** {@code convert}: SAT checkpoints to Diffusers folders, on the embedded Beam runner. */
 @Command(
     name = "convert",
     mixinStandardHelpOptions = true,
     description = {
       "Converts a SAT CogVideoX checkpoint (run folder, iteration folder, .pt file, or the released"
           + " transformer/ + vae/ layout) into a Diffusers pipeline folder.",
-      "Exit codes: 0 everything written; 1 the conversion failed (the message says where and why;"
-          + " no output that looks complete is left); 2 usage error."
+      ExitCodes.HELP
     },
     sortOptions = false)
 public final class ConvertCommand implements Callable<Integer> {
+  private static final Logger LOG = Logger.getLogger("sat2diffusers");
+
   @Spec CommandSpec spec;
 
   @Option(names = "--source", required = true, paramLabel = "PATH",
-      description = "SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released layout folder.")
+      description = "SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released layout folder."
+          + " Never modified: opened read-only.")
   String source;
 
   @Option(names = "--output", required = true, paramLabel = "DIR", description = "The Diffusers folder to write.")
@@ -68,31 +80,114 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "The SAT training YAML (network_config, lora_config), when you have it.")
   String satConfig;
 
+  @Option(names = "--components", split = ",", paramLabel = "NAME",
+      description = "Convert only these of transformer, vae, text_encoder (e.g. just the transformer of a fine-tune,"
+          + " taking the rest from the base model). model_index.json and scheduler/ are then not written.")
+  List<String> components = new ArrayList<>();
+
+  @Option(names = "--dry-run",
+      description = "Index, detect, map and plan, then print the plan instead of writing. Reads no tensor data.")
+  boolean dryRun;
+
+  @Option(names = "--plan-json", paramLabel = "FILE", description = "With --dry-run: also write the plan as JSON.")
+  String planJson;
+
+  @Option(names = "--log-format", defaultValue = "human", paramLabel = "human|json",
+      description = "Console log lines for people (default) or one JSON object per line for log systems.")
+  LogSetup.Format logFormat;
+
+  @Option(names = "--verbose", description = "Per-tensor detail in the log and the plan.")
+  boolean verbose;
+
   @Override
   public Integer call() {
-    PrintWriter err = spec.commandLine().getErr();
+    LogSetup.configure(logFormat, verbose, System.err);
     PrintWriter out = spec.commandLine().getOut();
+    ConversionSettings settings;
     try {
-      PipelineOptions options = PipelineOptionsFactory.create();
-      options.setRunner(DirectRunner.class);
-      FileSystems.setDefaultPipelineOptions(options);
-      SatCheckpoint checkpoint = SatLayout.resolve(Paths2.absolute(source));
-      String outputDir = Paths2.absolute(output);
-      CheckpointJob job = new CheckpointJob(outputDir, source, checkpoint.iteration(), checkpoint.files(), outputDir, settings());
-      out.printf("converting %s (iteration %s, %d file(s)) -> %s%n", source, checkpoint.iteration(), checkpoint.files().size(), output);
-      long start = System.nanoTime();
-      ConversionPipeline.build(options, List.of(job)).run().waitUntilFinish();
-      out.printf("done in %.1f s: %s%n", (System.nanoTime() - start) / 1e9, output);
-      return 0;
-    } catch (Exception e) {
-      err.println("error: " + ErrorMessages.describe(e));
-      return 1;
+      settings = settings();
+    } catch (IllegalArgumentException | IOException e) {
+      LOG.severe(ErrorText.of(e));
+      return ExitCodes.USAGE;
     }
+    PipelineOptions options = PipelineOptionsFactory.create();
+    options.setRunner(DirectRunner.class);
+    FileSystems.setDefaultPipelineOptions(options);
+
+    List<CheckpointJob> jobs;
+    try {
+      jobs = List.of(job(settings));
+    } catch (IOException | RuntimeException e) {
+      LOG.severe(ErrorText.of(e));
+      return ExitCodes.INVALID_INPUT;
+    }
+    if (dryRun) {
+      return dryRun(jobs, out);
+    }
+    return convert(options, jobs, out);
+  }
+
+  private int dryRun(List<CheckpointJob> jobs, PrintWriter out) {
+    List<DryRun.Planned> plans = DryRun.plan(jobs, RandomAccessInputs::open);
+    PlanPrinter.print(plans, verbose, out);
+    try {
+      if (planJson != null) {
+        StorageFiles.writeString(Paths2.absolute(planJson), PlanPrinter.json(plans));
+      }
+    } catch (Exception e) {
+      LOG.severe("cannot write --plan-json " + planJson + ": " + ErrorText.of(e));
+      return ExitCodes.FAILED;
+    }
+    return plans.stream().allMatch(DryRun.Planned::ok) ? ExitCodes.OK : ExitCodes.INVALID_INPUT;
+  }
+
+  private int convert(PipelineOptions options, List<CheckpointJob> jobs, PrintWriter out) {
+    String runLog = runLogDir(options) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
+    long start = System.nanoTime();
+    List<CheckpointOutcome> outcomes;
+    try {
+      ConversionPipeline.build(options, jobs, runLog).run().waitUntilFinish();
+      outcomes = RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20));
+      StorageFiles.delete(List.of(runLog));
+    } catch (Exception e) {
+      LOG.severe(ErrorText.of(e));
+      return ExitCodes.FAILED;
+    }
+    RunSummaryPrinter.print(jobs, outcomes, (System.nanoTime() - start) / 1e9, logFormat, out);
+    return ExitCodes.of(outcomes);
+  }
+
+  /**
+   * Where workers leave the run's outcomes for the driver: Beam's --tempLocation when set (shared
+   * storage on a cluster), else this machine's temp folder (embedded runners share it). Never the
+   * output folder: a refused input must leave no trace there.
+   */
+  private static String runLogDir(PipelineOptions options) {
+    String temp = options.getTempLocation();
+    return temp != null && !temp.isBlank() ? temp : Paths2.absolute(System.getProperty("java.io.tmpdir"));
+  }
+
+  private CheckpointJob job(ConversionSettings settings) throws IOException {
+    SatCheckpoint checkpoint = SatLayout.resolve(Paths2.absolute(source));
+    String outputDir = Paths2.absolute(output);
+    LOG.info(String.format("converting %s (iteration %s, %d file(s)) -> %s", source, checkpoint.iteration(),
+        checkpoint.files().size(), output));
+    return new CheckpointJob(outputDir, source, checkpoint.iteration(), checkpoint.files(), outputDir, settings);
   }
 
   private ConversionSettings settings() throws IOException {
+    if (!"auto".equals(model)) {
+      ModelFamily.fromCliName(model);
+    }
+    if (planJson != null && !dryRun) {
+      throw new IllegalArgumentException("--plan-json needs --dry-run");
+    }
+    List<Component> selected = new ArrayList<>();
+    for (String c : components) {
+      selected.add(Component.fromFolder(c.trim()));
+    }
     long shardBytes = maxShardSize == null ? 0 : SizeParser.parse(maxShardSize);
     String yaml = satConfig == null ? null : StorageFiles.readString(Paths2.absolute(satConfig), 1 << 20);
-    return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml);
+    return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected);
   }
 }

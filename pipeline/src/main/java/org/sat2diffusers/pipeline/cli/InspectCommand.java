@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
@@ -52,7 +53,7 @@ public final class InspectCommand implements Callable<Integer> {
       out.flush();
       return 0;
     } catch (Exception e) {
-      spec.commandLine().getErr().println("error: " + ErrorMessages.describe(e));
+      spec.commandLine().getErr().println("error: " + ErrorText.of(e));
       return 1;
     }
   }

@@ -2,13 +2,11 @@ package org.sat2diffusers.pipeline.steps;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
+import java.util.stream.Collectors;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -23,16 +21,22 @@ import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.transforms.convert.ConversionReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Per checkpoint, once all its shards are written: check none is missing, write the configs and
  * indexes, replace the component folders' old contents by the staged files, then write the report
  * and, last, the commit marker. Until the marker exists the output does not claim to be complete.
  */
-public class FinalizeCheckpoints extends PTransform<KeyedPCollectionTuple<String>, PCollection<KV<String, String>>> {
+public class FinalizeCheckpoints
+    extends PTransform<KeyedPCollectionTuple<String>, PCollection<KV<String, CheckpointOutcome>>> {
   public static final TupleTag<CheckpointSummary> SUMMARY = new TupleTag<>() {};
   public static final TupleTag<ShardResult> RESULTS = new TupleTag<>() {};
   public static final String MARKER = "_SUCCESS";
@@ -45,14 +49,15 @@ public class FinalizeCheckpoints extends PTransform<KeyedPCollectionTuple<String
   }
 
   @Override
-  public PCollection<KV<String, String>> expand(KeyedPCollectionTuple<String> summariesAndResults) {
+  public PCollection<KV<String, CheckpointOutcome>> expand(KeyedPCollectionTuple<String> summariesAndResults) {
     return summariesAndResults
         .apply("Join plans with written shards", CoGroupByKey.create())
         .apply("Commit each checkpoint", ParDo.of(new CommitFn(jobs)).withSideInputs(jobs))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+        .setCoder(Outcomes.coder());
   }
 
-  static class CommitFn extends DoFn<KV<String, CoGbkResult>, KV<String, String>> {
+  static class CommitFn extends DoFn<KV<String, CoGbkResult>, KV<String, CheckpointOutcome>> {
+    private static final Logger LOG = LoggerFactory.getLogger(FinalizeCheckpoints.class);
     private final PCollectionView<Map<String, CheckpointJob>> jobs;
     private final Counter done = Metrics.counter(FinalizeCheckpoints.class, "checkpoints_done");
 
@@ -61,13 +66,38 @@ public class FinalizeCheckpoints extends PTransform<KeyedPCollectionTuple<String
     }
 
     @ProcessElement
-    public void process(ProcessContext c) throws IOException {
+    public void process(ProcessContext c) {
       CheckpointJob job = c.sideInput(jobs).get(c.element().getKey());
-      CheckpointSummary summary = c.element().getValue().getOnly(SUMMARY);
+      CheckpointSummary summary = c.element().getValue().getOnly(SUMMARY, null);
+      if (summary == null) {
+        return; // planning failed: already reported
+      }
       List<ShardResult> results = new ArrayList<>();
       c.element().getValue().getAll(RESULTS).forEach(results::add);
-      checkAllShardsWritten(job, summary, results);
+      Set<String> written = results.stream().map(ShardResult::path).collect(Collectors.toSet());
+      long missing = summary.shardPaths().stream().filter(p -> !written.contains(job.stagingDir() + "/" + p)).count();
+      if (missing > 0) {
+        c.output(KV.of(job.id(), new CheckpointOutcome(job.id(), Status.FAILED, Stage.COMMIT,
+            job.source() + ": " + missing + " of " + summary.shardPaths().size()
+                + " shards were not written; nothing was committed", 0, 0)));
+        return;
+      }
+      try {
+        commit(job, summary, results);
+      } catch (Exception e) {
+        c.output(Outcomes.failure(job.id(), Stage.COMMIT, job.outputDir(), e));
+        return;
+      }
+      done.inc();
+      long tensors = results.stream().mapToLong(r -> r.tensorSha256().size()).sum();
+      long bytes = results.stream().mapToLong(ShardResult::bytes).sum();
+      LOG.info("committed {}: {} tensors, {} bytes in {} file(s)", job.outputDir(), tensors, bytes, results.size());
+      c.output(KV.of(job.id(), new CheckpointOutcome(job.id(), Status.CONVERTED, Stage.COMMIT,
+          "converted into " + job.outputDir(), tensors, bytes)));
+    }
 
+    private static void commit(CheckpointJob job, CheckpointSummary summary, List<ShardResult> results)
+        throws IOException {
       String out = job.outputDir();
       String staging = job.stagingDir();
       StorageFiles.delete(List.of(out + "/" + MARKER));
@@ -86,35 +116,19 @@ public class FinalizeCheckpoints extends PTransform<KeyedPCollectionTuple<String
         to.add(out + "/" + relative);
       }
       StorageFiles.move(from, to);
-      StorageFiles.delete(StorageFiles.list(staging + "/**"));
+      List<String> leftovers = StorageFiles.list(staging + "/**"); // e.g. of an earlier run that crashed
+      StorageFiles.delete(leftovers);
+      from.addAll(leftovers);
+      StorageFiles.deleteEmptiedFolders(staging, from);
 
-      Map<String, ShardResult> byPath = new TreeMap<>();
-      for (ShardResult r : results) {
-        byPath.put(r.path().substring(staging.length() + 1), r);
-      }
-      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), written(byPath)));
-      StorageFiles.writeString(out + "/" + MARKER, ConversionReport.marker(job.source(), job.iteration()));
-      done.inc();
-      c.output(KV.of(job.id(), out));
-    }
-
-    private static List<ConversionReport.WrittenFile> written(Map<String, ShardResult> byPath) {
       List<ConversionReport.WrittenFile> files = new ArrayList<>();
-      byPath.forEach((path, r) -> files.add(new ConversionReport.WrittenFile(path, r.bytes(), r.sha256(), r.tensorSha256())));
-      return files;
-    }
-
-    private static void checkAllShardsWritten(CheckpointJob job, CheckpointSummary summary, List<ShardResult> results) {
-      Set<String> written = new HashSet<>();
       for (ShardResult r : results) {
-        written.add(r.path());
+        files.add(new ConversionReport.WrittenFile(
+            r.path().substring(staging.length() + 1), r.bytes(), r.sha256(), r.tensorSha256()));
       }
-      for (String relative : summary.shardPaths()) {
-        if (!written.contains(job.stagingDir() + "/" + relative)) {
-          throw new IllegalStateException(
-              job.source() + ": shard " + relative + " was planned but not written; nothing was committed");
-        }
-      }
+      files.sort((a, b) -> a.path().compareTo(b.path()));
+      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files));
+      StorageFiles.writeString(out + "/" + MARKER, ConversionReport.marker(job.source(), job.iteration()));
     }
   }
 }

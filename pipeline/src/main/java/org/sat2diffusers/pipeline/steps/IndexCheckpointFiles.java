@@ -10,25 +10,38 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.IndexedFile;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every file of every job, read in parallel: the zip directory and data.pkl only, giving the tensor
- * records keyed by job id. No tensor bytes are read here.
+ * records keyed by job id. No tensor bytes are read here. A file that cannot be indexed becomes an
+ * outcome ({@link Outcomes#TAG}) for its checkpoint.
  */
-public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>, PCollection<KV<String, IndexedFile>>> {
+public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>, PCollectionTuple> {
+  public static final TupleTag<KV<String, IndexedFile>> INDEXED = new TupleTag<>() {};
+
   @Override
-  public PCollection<KV<String, IndexedFile>> expand(PCollection<CheckpointJob> jobs) {
-    return jobs.apply("List checkpoint files", ParDo.of(new ListFilesFn()))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
-        .apply("Spread files over workers", Reshuffle.viaRandomKey())
-        .apply("Read zip directory and data.pkl", ParDo.of(new IndexFileFn()))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), IndexedFile.coder()));
+  public PCollectionTuple expand(PCollection<CheckpointJob> jobs) {
+    PCollectionTuple indexed =
+        jobs.apply("List checkpoint files", ParDo.of(new ListFilesFn()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
+            .apply("Spread files over workers", Reshuffle.viaRandomKey())
+            .apply("Read zip directory and data.pkl",
+                ParDo.of(new IndexFileFn()).withOutputTags(INDEXED, TupleTagList.of(Outcomes.TAG)));
+    indexed.get(INDEXED).setCoder(KvCoder.of(StringUtf8Coder.of(), IndexedFile.coder()));
+    indexed.get(Outcomes.TAG).setCoder(Outcomes.coder());
+    return indexed;
   }
 
   static class ListFilesFn extends DoFn<CheckpointJob, KV<String, String>> {
@@ -41,20 +54,23 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
   }
 
   static class IndexFileFn extends DoFn<KV<String, String>, KV<String, IndexedFile>> {
+    private static final Logger LOG = LoggerFactory.getLogger(IndexCheckpointFiles.class);
     private final Counter files = Metrics.counter(IndexCheckpointFiles.class, "files_indexed");
     private final Counter tensors = Metrics.counter(IndexCheckpointFiles.class, "tensors_indexed");
 
     @ProcessElement
-    public void process(@Element KV<String, String> job, OutputReceiver<KV<String, IndexedFile>> out)
-        throws Exception {
+    public void process(@Element KV<String, String> job, MultiOutputReceiver out) {
       String file = job.getValue();
-      CheckpointIndex index;
       try (RandomAccessInput in = RandomAccessInputs.open(file)) {
-        index = new TorchCheckpointReader().index(in);
+        CheckpointIndex index = new TorchCheckpointReader().index(in);
+        files.inc();
+        tensors.inc(index.tensors().size());
+        LOG.debug("indexed {}: {} tensors under '{}'", file, index.tensors().size(), index.wrapperKey());
+        String wrapper = index.wrapperKey() == null ? "" : index.wrapperKey();
+        out.get(INDEXED).output(KV.of(job.getKey(), new IndexedFile(file, wrapper, index.tensors())));
+      } catch (Exception e) {
+        out.get(Outcomes.TAG).output(Outcomes.failure(job.getKey(), Stage.INDEX, file, e));
       }
-      files.inc();
-      tensors.inc(index.tensors().size());
-      out.output(KV.of(job.getKey(), new IndexedFile(file, index.wrapperKey() == null ? "" : index.wrapperKey(), index.tensors())));
     }
   }
 }

@@ -18,6 +18,7 @@ import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
 import org.sat2diffusers.pipeline.records.IndexedFile;
 import org.sat2diffusers.pipeline.records.ShardTask;
@@ -25,10 +26,13 @@ import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.convert.PlannedShard;
 import org.sat2diffusers.transforms.convert.SourceFile;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Per checkpoint, from its tensor records: detect the model, map every key, group LoRA, check the
- * Diffusers schema, plan the shards. Emits one task per shard file and one summary for finalizing.
+ * Diffusers schema, plan the shards. Emits one task per shard file and one summary for finalizing;
+ * a checkpoint that cannot be planned becomes an outcome and writes nothing.
  */
 public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFile>>, PCollectionTuple> {
   public static final TupleTag<ShardTask> SHARDS = new TupleTag<>() {};
@@ -45,17 +49,16 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
     PCollectionTuple planned =
         indexed
             .apply("Gather files per checkpoint", GroupByKey.create())
-            .apply(
-                "Plan each checkpoint",
-                ParDo.of(new PlanFn(jobs)).withSideInputs(jobs).withOutputTags(SHARDS, TupleTagList.of(SUMMARIES)));
+            .apply("Plan each checkpoint", ParDo.of(new PlanFn(jobs)).withSideInputs(jobs)
+                .withOutputTags(SHARDS, TupleTagList.of(SUMMARIES).and(Outcomes.TAG)));
     planned.get(SHARDS).setCoder(ShardTask.coder());
-    planned
-        .get(SUMMARIES)
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), SerializableCoder.of(CheckpointSummary.class)));
+    planned.get(SUMMARIES).setCoder(KvCoder.of(StringUtf8Coder.of(), SerializableCoder.of(CheckpointSummary.class)));
+    planned.get(Outcomes.TAG).setCoder(Outcomes.coder());
     return planned;
   }
 
   static class PlanFn extends DoFn<KV<String, Iterable<IndexedFile>>, ShardTask> {
+    private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
     private final PCollectionView<Map<String, CheckpointJob>> jobs;
 
     PlanFn(PCollectionView<Map<String, CheckpointJob>> jobs) {
@@ -69,22 +72,36 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       for (IndexedFile f : c.element().getValue()) {
         byFile.put(f.file(), f);
       }
-      List<SourceFile> sources = new ArrayList<>();
-      for (String file : job.files()) { // the job's order: transformer ranks, then a separate VAE file
-        IndexedFile f = byFile.get(file);
-        sources.add(new SourceFile(f.file(), f.wrapper(), f.tensors()));
+      if (!byFile.keySet().containsAll(job.files())) {
+        return; // a file failed to index: its outcome is already reported
       }
-      CheckpointPlan plan = CheckpointPlanner.plan(job.source(), sources, job.settings());
+      CheckpointPlan plan;
+      try {
+        plan = CheckpointPlanner.plan(job.source(), sources(job, byFile), job.settings());
+      } catch (Exception e) {
+        c.output(Outcomes.TAG, Outcomes.failure(job.id(), Stage.PLAN, job.source(), e));
+        return;
+      }
+      LOG.info("{}: {} ({}); {} file(s) to write", job.source(), plan.detection().family().displayName(),
+          plan.detection().reason(), plan.shards().size());
       List<String> shardPaths = new ArrayList<>();
       for (PlannedShard shard : plan.shards()) {
         shardPaths.add(shard.relativePath());
-        c.output(new ShardTask(job.id(), job.stagingDir() + "/" + shard.relativePath(), plan.shardMetadata(), shard.tensors()));
+        c.output(new ShardTask(job.id(), job.stagingDir() + "/" + shard.relativePath(), plan.shardMetadata(),
+            shard.tensors()));
       }
-      c.output(
-          SUMMARIES,
-          KV.of(
-              job.id(),
-              new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson())));
+      c.output(SUMMARIES, KV.of(job.id(),
+          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson())));
+    }
+
+    /** The job's files in its order: transformer ranks, then a separate VAE file. */
+    private static List<SourceFile> sources(CheckpointJob job, Map<String, IndexedFile> byFile) {
+      List<SourceFile> sources = new ArrayList<>();
+      for (String file : job.files()) {
+        IndexedFile f = byFile.get(file);
+        sources.add(new SourceFile(f.file(), f.wrapper(), f.tensors()));
+      }
+      return sources;
     }
   }
 }

@@ -13,43 +13,64 @@ import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.util.MimeTypes;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.transforms.convert.ShardFileWriter;
+import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes every planned shard, in parallel across checkpoints and shards: range-reads exactly the
  * source bytes its tensors need and streams the safetensors file into the staging folder.
  */
-public class WriteShards extends PTransform<PCollection<ShardTask>, PCollection<KV<String, ShardResult>>> {
+public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionTuple> {
+  public static final TupleTag<KV<String, ShardResult>> WRITTEN = new TupleTag<>() {};
+
   @Override
-  public PCollection<KV<String, ShardResult>> expand(PCollection<ShardTask> tasks) {
-    return tasks
-        .apply("Spread shards over workers", Reshuffle.viaRandomKey())
-        .apply("Range-read sources and write safetensors", ParDo.of(new WriteShardFn()))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), ShardResult.coder()));
+  public PCollectionTuple expand(PCollection<ShardTask> tasks) {
+    PCollectionTuple written =
+        tasks
+            .apply("Spread shards over workers", Reshuffle.viaRandomKey())
+            .apply("Range-read sources and write safetensors",
+                ParDo.of(new WriteShardFn()).withOutputTags(WRITTEN, TupleTagList.of(Outcomes.TAG)));
+    written.get(WRITTEN).setCoder(KvCoder.of(StringUtf8Coder.of(), ShardResult.coder()));
+    written.get(Outcomes.TAG).setCoder(Outcomes.coder());
+    return written;
   }
 
   static class WriteShardFn extends DoFn<ShardTask, KV<String, ShardResult>> {
+    private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
     private final Counter shards = Metrics.counter(WriteShards.class, "shards_written");
     private final Counter bytes = Metrics.counter(WriteShards.class, "bytes_written");
     private final Counter tensors = Metrics.counter(WriteShards.class, "tensors_written");
 
     @ProcessElement
-    public void process(@Element ShardTask task, OutputReceiver<KV<String, ShardResult>> out) throws Exception {
+    public void process(@Element ShardTask task, MultiOutputReceiver out) {
       ShardFileWriter.Written written;
       try (WritableByteChannel channel =
           FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY)) {
         written = ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), RandomAccessInputs::open, channel);
+      } catch (Exception e) {
+        out.get(Outcomes.TAG).output(Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e));
+        return;
       }
       shards.inc();
       bytes.inc(written.fileBytes());
       tensors.inc(task.tensors().size());
-      out.output(
-          KV.of(
-              task.checkpointId(),
-              new ShardResult(task.checkpointId(), task.path(), written.fileBytes(), written.sha256(), written.tensorSha256())));
+      LOG.info("wrote {} ({} tensors, {} bytes)", task.path(), task.tensors().size(), written.fileBytes());
+      if (LOG.isDebugEnabled()) {
+        for (OutputTensor t : task.tensors()) {
+          LOG.debug("  {} {} {} <- {}", t.name(), t.dtype(), t.shape(), t.sourceKeys());
+        }
+      }
+      out.get(WRITTEN).output(KV.of(task.checkpointId(),
+          new ShardResult(task.checkpointId(), task.path(), written.fileBytes(), written.sha256(), written.tensorSha256())));
     }
   }
 }

@@ -67,6 +67,16 @@ public final class CheckpointPlanner {
           "drop: frozen sincos position table (" + family.displayName() + " computes it, it is not a weight)");
     }
 
+    for (Component c : mapping.components()) {
+      if (!settings.selects(c)) {
+        mapping = mapping.withoutComponent(c, "not selected (--components " + names(settings.components()) + ")");
+      }
+    }
+    if (mapping.components().isEmpty()) {
+      throw new IllegalArgumentException(source + ": nothing to convert: the checkpoint holds none of the components "
+          + names(settings.components()));
+    }
+
     List<String> warnings = new ArrayList<>();
     Map<Component, Map<String, Object>> configs = new LinkedHashMap<>();
     for (Component c : mapping.components()) {
@@ -104,11 +114,13 @@ public final class CheckpointPlanner {
         smallFiles.put(c.folder() + "/" + c.fileStem() + ".safetensors.index.json", index(planned));
       }
     }
-    Set<Component> present = EnumSet.noneOf(Component.class);
-    present.addAll(mapping.components());
-    folders.add("scheduler");
-    smallFiles.put("scheduler/scheduler_config.json", json(SchedulerConfig.build(family, sat)));
-    smallFiles.put("model_index.json", json(ModelIndex.build(family, present)));
+    if (!settings.isPartial()) { // with --components, the pipeline-level files come from the base model
+      Set<Component> present = EnumSet.noneOf(Component.class);
+      present.addAll(mapping.components());
+      folders.add("scheduler");
+      smallFiles.put("scheduler/scheduler_config.json", json(SchedulerConfig.build(family, sat)));
+      smallFiles.put("model_index.json", json(ModelIndex.build(family, present)));
+    }
 
     String report = ConversionReport.planned(source, files, settings, alpha, detection, warnings, mapping, shards);
     return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, Map.of(), report);
@@ -121,6 +133,10 @@ public final class CheckpointPlanner {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
+  }
+
+  private static String names(List<Component> components) {
+    return String.join(",", components.stream().map(Component::folder).toList());
   }
 
   private static List<SourceTensor> sourceTensors(List<SourceFile> files) {

@@ -1,7 +1,9 @@
 package org.sat2diffusers.transforms.convert;
 
 import java.io.Serializable;
+import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.transforms.plan.Component;
 
 /**
  * What a user chose for one conversion job.
@@ -13,11 +15,32 @@ import org.sat2diffusers.io.dtype.Dtype;
  * @param maxShardBytes shard size limit for every component, or 0 for each library's default
  * @param model {@code auto} or a family name such as {@code cogvideox-5b}
  * @param satConfigYaml the text of the SAT training YAML, or null
+ * @param components the components to write; empty for all the checkpoint holds
  */
 public record ConversionSettings(
-    Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml)
+    Double loraAlpha,
+    Dtype dtype,
+    Dtype vaeDtype,
+    long maxShardBytes,
+    String model,
+    String satConfigYaml,
+    List<Component> components)
     implements Serializable {
+  public ConversionSettings {
+    components = List.copyOf(components);
+  }
+
   public static ConversionSettings defaults() {
-    return new ConversionSettings(null, null, null, 0, "auto", null);
+    return new ConversionSettings(null, null, null, 0, "auto", null, List.of());
+  }
+
+  /** Whether this job writes the component (all are written when none was named). */
+  public boolean selects(Component component) {
+    return components.isEmpty() || components.contains(component);
+  }
+
+  /** True when only some components were asked for: the pipeline-level files are then left to the base model. */
+  public boolean isPartial() {
+    return !components.isEmpty();
   }
 }

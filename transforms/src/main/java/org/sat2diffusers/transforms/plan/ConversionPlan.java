@@ -41,6 +41,22 @@ public record ConversionPlan(
   }
 
   /**
+   * This plan without any output of {@code component} (a component the user did not select): its
+   * source keys become DROPPED with {@code rule}.
+   */
+  public ConversionPlan withoutComponent(Component component, String rule) {
+    Map<Component, List<OutputTensor>> newOutputs = new EnumMap<>(Component.class);
+    newOutputs.putAll(outputs);
+    newOutputs.remove(component);
+    List<Disposition> newDispositions = new ArrayList<>();
+    for (Disposition d : dispositions) {
+      newDispositions.add(d.component() != component ? d
+          : new Disposition(d.sourceKey(), Fate.DROPPED, null, List.of(), rule));
+    }
+    return new ConversionPlan(newOutputs, newDispositions, loraGroups, unroutedKeys);
+  }
+
+  /**
    * This plan without output {@code name} of {@code component}: for decisions taken after a first
    * plan, such as dropping the position table once model detection has seen it. Source keys that fed
    * only this output become DROPPED with {@code rule}.

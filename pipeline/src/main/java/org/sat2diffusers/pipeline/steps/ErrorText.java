@@ -1,4 +1,4 @@
-package org.sat2diffusers.pipeline.cli;
+package org.sat2diffusers.pipeline.steps;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,12 +8,12 @@ import java.util.regex.Pattern;
  * A readable message from an exception chain: each distinct message once, outermost first, without
  * the class-name prefixes runners add when they wrap (Beam's PipelineExecutionException).
  */
-final class ErrorMessages {
+public final class ErrorText {
   private static final Pattern CLASS_PREFIX = Pattern.compile("^([\\w$]+\\.)+[\\w$]*(Exception|Error): ");
 
-  private ErrorMessages() {}
+  private ErrorText() {}
 
-  static String describe(Throwable error) {
+  public static String of(Throwable error) {
     List<String> parts = new ArrayList<>();
     for (Throwable t = error; t != null; t = t.getCause()) {
       String m = t.getMessage() == null ? "" : t.getMessage();

@@ -1,0 +1,38 @@
+package org.sat2diffusers.pipeline.records;
+
+import java.io.Serializable;
+
+/**
+ * How one checkpoint of a run ended, reported by the step where it ended.
+ *
+ * @param checkpointId the job id
+ * @param status what happened
+ * @param stage where it ended: index, plan, write or commit
+ * @param message what went wrong (file, tensor, what to do), or a one-line summary on success
+ * @param tensors tensors written
+ * @param bytesWritten bytes of weight files written
+ */
+public record CheckpointOutcome(
+    String checkpointId, Status status, Stage stage, String message, long tensors, long bytesWritten)
+    implements Serializable {
+  public enum Status {
+    /** Written and committed. */
+    CONVERTED,
+    /** Refused before anything was written: the checkpoint (or an option for it) is not valid. */
+    INVALID_INPUT,
+    /** Failed while writing; nothing was committed for it. */
+    FAILED
+  }
+
+  /** The pipeline steps, in order: an earlier stage's failure explains a later one. */
+  public enum Stage {
+    INDEX,
+    PLAN,
+    WRITE,
+    COMMIT
+  }
+
+  public boolean succeeded() {
+    return status == Status.CONVERTED;
+  }
+}
