@@ -54,7 +54,7 @@ public final class PythonJson {
     if (value == null) {
       out.append("null");
     } else if (value instanceof String s) {
-      writeString(s, out);
+      out.append(JsonStrings.quoteAscii(s));
     } else if (value instanceof Boolean b) {
       out.append(b ? "true" : "false");
     } else if (value instanceof Double || value instanceof Float) {
@@ -101,7 +101,7 @@ public final class PythonJson {
     for (Map.Entry<String, Object> entry : entries) {
       out.append(separator);
       newline(depth + 1, out);
-      writeString(entry.getKey(), out);
+      out.append(JsonStrings.quoteAscii(entry.getKey()));
       out.append(": ");
       write(entry.getValue(), sortKeys, depth + 1, out);
       separator = ",";
@@ -145,30 +145,5 @@ public final class PythonJson {
       j += Character.charCount(cb);
     }
     return Boolean.compare(i < a.length(), j < b.length());
-  }
-
-  /** ensure_ascii: printable ASCII as is, the usual short escapes, everything else as lowercase {@code \\uXXXX} per UTF-16 unit. */
-  private static void writeString(String s, StringBuilder out) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        case '\b' -> out.append("\\b");
-        case '\f' -> out.append("\\f");
-        default -> {
-          if (c >= 0x20 && c < 0x7f) {
-            out.append(c);
-          } else {
-            out.append(String.format("\\u%04x", (int) c));
-          }
-        }
-      }
-    }
-    out.append('"');
   }
 }

@@ -2,6 +2,7 @@ package org.sat2diffusers.io.safetensors;
 
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.io.storage.ByteRange;
 
 /**
@@ -18,7 +19,7 @@ public record SafetensorsEntry(String name, Dtype dtype, List<Long> shape, long 
   }
 
   public long byteLength() {
-    return byteLength(dtype, shape);
+    return Shapes.byteLength(dtype, shape);
   }
 
   /** Absolute position just past the tensor's last byte. */
@@ -29,14 +30,5 @@ public record SafetensorsEntry(String name, Dtype dtype, List<Long> shape, long 
   /** The tensor's bytes as a range of {@code file}. */
   public ByteRange range(String file) {
     return new ByteRange(file, offset, byteLength());
-  }
-
-  /** Elements x element size; ArithmeticException on overflow. */
-  static long byteLength(Dtype dtype, List<Long> shape) {
-    long elements = 1;
-    for (long size : shape) {
-      elements = Math.multiplyExact(elements, size);
-    }
-    return Math.multiplyExact(elements, (long) dtype.size());
   }
 }

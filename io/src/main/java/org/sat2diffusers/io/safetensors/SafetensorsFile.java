@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 
 /**
@@ -165,7 +166,7 @@ public final class SafetensorsFile {
     }
     long byteLength;
     try {
-      byteLength = SafetensorsEntry.byteLength(dtype, shape);
+      byteLength = Shapes.byteLength(dtype, shape);
       Math.addExact(dataStart, end);
     } catch (ArithmeticException e) {
       throw new SafetensorsException(VALIDATION_OVERFLOW, path, name, "shape " + shape + " or offsets overflow 64 bits");

@@ -2,6 +2,7 @@ package org.sat2diffusers.io.safetensors;
 
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.Shapes;
 
 /**
  * A tensor to be written: what a safetensors header says about it, without its bytes.
@@ -22,6 +23,6 @@ public record TensorSpec(String name, Dtype dtype, List<Long> shape) {
 
   /** Bytes of the elements; ArithmeticException when the shape overflows a long. */
   public long byteLength() {
-    return SafetensorsEntry.byteLength(dtype, shape);
+    return Shapes.byteLength(dtype, shape);
   }
 }

@@ -3,13 +3,12 @@ package org.sat2diffusers.io.storage;
 import java.io.IOException;
 
 /** Counts the bytes and calls that go through {@link #readFully}: how we check that a reader stays lazy. */
-public final class CountingRandomAccessInput implements RandomAccessInput {
-  private final RandomAccessInput delegate;
+public final class CountingRandomAccessInput extends ForwardingRandomAccessInput {
   private long bytesRead;
   private long readCalls;
 
   public CountingRandomAccessInput(RandomAccessInput delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   public long bytesRead() {
@@ -21,24 +20,9 @@ public final class CountingRandomAccessInput implements RandomAccessInput {
   }
 
   @Override
-  public String path() {
-    return delegate.path();
-  }
-
-  @Override
-  public long size() throws IOException {
-    return delegate.size();
-  }
-
-  @Override
   public void readFully(long position, byte[] buffer, int offset, int length) throws IOException {
     readCalls++;
     bytesRead += length;
-    delegate.readFully(position, buffer, offset, length);
-  }
-
-  @Override
-  public void close() throws IOException {
-    delegate.close();
+    super.readFully(position, buffer, offset, length);
   }
 }

@@ -2,6 +2,7 @@ package org.sat2diffusers.io.torch;
 
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.Shapes;
 
 /**
  * One tensor of a torch checkpoint, described without its bytes: everything needed to find and
@@ -36,16 +37,12 @@ public record TensorRecord(
 
   /** Number of elements. */
   public long numel() {
-    long n = 1;
-    for (long d : shape) {
-      n *= d;
-    }
-    return n;
+    return Shapes.numel(shape);
   }
 
   /** Bytes of the tensor's elements (not of its storage). */
   public long byteLength() {
-    return numel() * dtype.size();
+    return Shapes.byteLength(dtype, shape);
   }
 
   /** Absolute file offset of the tensor's first element. */

@@ -9,12 +9,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.sat2diffusers.io.storage.Fixtures;
 
 /** Every conversion against torch's own results in testdata/dtype/vectors.json. */
 class DtypeConversionsTest {
@@ -22,21 +21,7 @@ class DtypeConversionsTest {
 
   @BeforeAll
   static void load() throws IOException {
-    vectors = new ObjectMapper().readTree(testdata().resolve("dtype/vectors.json").toFile());
-  }
-
-  /** The testdata folder: the Surefire property, or the nearest ancestor of the working dir holding one. */
-  static Path testdata() {
-    String property = System.getProperty("testdata.dir");
-    if (property != null) {
-      return Path.of(property);
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isDirectory(dir.resolve("testdata"))) {
-        return dir.resolve("testdata");
-      }
-    }
-    throw new IllegalStateException("no testdata/ above " + Path.of("").toAbsolutePath());
+    vectors = new ObjectMapper().readTree(Fixtures.testdata().resolve("dtype/vectors.json").toFile());
   }
 
   private interface Conversion {

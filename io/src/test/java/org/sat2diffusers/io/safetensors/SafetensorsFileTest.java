@@ -19,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.SafetensorsException.Problem;
 import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 
 /** Opening valid files, and every kind of broken file rejected with its Problem, file and tensor. */
 class SafetensorsFileTest {
@@ -49,7 +51,7 @@ class SafetensorsFileTest {
   }
 
   private static SafetensorsFile open(Path path) throws IOException {
-    try (FileInput input = new FileInput(path)) {
+    try (RandomAccessInput input = RandomAccessInputs.open(path.toString())) {
       return SafetensorsFile.open(input);
     }
   }
@@ -71,7 +73,7 @@ class SafetensorsFileTest {
   @Test
   void opensAValidFileInHeaderOrder() throws IOException {
     Path path = file("valid.safetensors", VALID, 32);
-    try (FileInput input = new FileInput(path)) {
+    try (RandomAccessInput input = RandomAccessInputs.open(path.toString())) {
       SafetensorsFile st = SafetensorsFile.open(input);
       long start = 8 + (VALID.length() + 7) / 8 * 8; // the header is ASCII
       assertEquals(start, st.dataStart());
@@ -95,7 +97,7 @@ class SafetensorsFileTest {
   void readsTheReferenceLibrarysFileWithoutMetadataOrdering() throws IOException {
     Path path = dir.resolve("reference.safetensors");
     Files.write(path, Tensors.resource("reference.safetensors"));
-    try (FileInput input = new FileInput(path)) {
+    try (RandomAccessInput input = RandomAccessInputs.open(path.toString())) {
       SafetensorsFile st = SafetensorsFile.open(input);
       assertEquals(SafetensorsHeader.plan(Tensors.REFERENCE, Map.of()).entries(), st.entries());
       for (TensorSpec spec : Tensors.REFERENCE) {

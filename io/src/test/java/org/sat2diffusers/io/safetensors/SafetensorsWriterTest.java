@@ -36,6 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter.Digests;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter.Written;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 
 class SafetensorsWriterTest {
   private static final Map<String, String> EXTRA = new LinkedHashMap<>(Map.of("source", "sat iteration 1000"));
@@ -134,7 +136,7 @@ class SafetensorsWriterTest {
     assertEquals(sha256(file), written.fileSha256().orElseThrow());
     assertEquals(file.length, written.fileSize());
 
-    try (FileInput input = new FileInput(path)) {
+    try (RandomAccessInput input = RandomAccessInputs.open(path.toString())) {
       SafetensorsFile read = SafetensorsFile.open(input);
       assertEquals(header.entries(), read.entries());
       assertEquals(Map.of("format", "pt", "source", "sat iteration 1000"), read.metadata());
@@ -227,8 +229,7 @@ class SafetensorsWriterTest {
   @Test
   void tensorsMustReceiveExactlyTheirByteCount() throws IOException {
     SafetensorsHeader header = referenceHeader(Map.of());
-    SafetensorsWriter writer = SafetensorsWriter.sequential("short.safetensors", header,
-        Channels.newChannel(new ByteArrayOutputStream()), Digests.NONE);
+    SafetensorsWriter writer = discardingWriter("short.safetensors", header);
     String first = header.entries().get(0).name();
     OutputStream out = writer.tensor(first);
     out.write(new byte[3]);
@@ -236,8 +237,7 @@ class SafetensorsWriterTest {
     assertTrue(tooFew.getMessage().contains("short.safetensors") && tooFew.getMessage().contains(first)
         && tooFew.getMessage().contains("got only 3"), tooFew.getMessage());
 
-    SafetensorsWriter other = SafetensorsWriter.sequential("long.safetensors", header,
-        Channels.newChannel(new ByteArrayOutputStream()), Digests.NONE);
+    SafetensorsWriter other = discardingWriter("long.safetensors", header);
     OutputStream tooLong = other.tensor(first);
     IOException tooMany = assertThrows(IOException.class,
         () -> tooLong.write(new byte[(int) header.entry(first).byteLength() + 1]));
@@ -247,8 +247,7 @@ class SafetensorsWriterTest {
   @Test
   void sequentialTargetsNeedLayoutOrderAndEveryTensor() throws IOException {
     SafetensorsHeader header = referenceHeader(Map.of());
-    SafetensorsWriter writer = SafetensorsWriter.sequential("seq.safetensors", header,
-        Channels.newChannel(new ByteArrayOutputStream()), Digests.NONE);
+    SafetensorsWriter writer = discardingWriter("seq.safetensors", header);
     String second = header.entries().get(1).name();
     IllegalStateException outOfOrder = assertThrows(IllegalStateException.class, () -> writer.tensor(second));
     assertTrue(outOfOrder.getMessage().contains(header.entries().get(0).name()), outOfOrder.getMessage());
@@ -257,6 +256,11 @@ class SafetensorsWriterTest {
     assertThrows(IllegalStateException.class, () -> writer.tensor(header.entries().get(0).name()));
     IllegalStateException missing = assertThrows(IllegalStateException.class, writer::finish);
     assertTrue(missing.getMessage().contains(header.entries().get(3).name()), missing.getMessage());
+  }
+
+  /** A sequential writer whose bytes go nowhere: for tests of what it refuses. */
+  private static SafetensorsWriter discardingWriter(String name, SafetensorsHeader header) throws IOException {
+    return SafetensorsWriter.sequential(name, header, Channels.newChannel(OutputStream.nullOutputStream()), Digests.NONE);
   }
 
   private static String sha256(byte[] bytes) {

@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.Fixtures;
+import org.sat2diffusers.io.storage.ForwardingRandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.RangeCopier;
@@ -186,33 +187,17 @@ class TorchCheckpointReaderTest {
   }
 
   /** Remembers where each read went, to show indexing never touches a storage's bytes. */
-  private static final class RecordingInput implements RandomAccessInput {
-    private final RandomAccessInput delegate;
+  private static final class RecordingInput extends ForwardingRandomAccessInput {
     private final List<ByteRange> reads = new ArrayList<>();
 
     RecordingInput(RandomAccessInput delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public String path() {
-      return delegate.path();
-    }
-
-    @Override
-    public long size() throws IOException {
-      return delegate.size();
+      super(delegate);
     }
 
     @Override
     public void readFully(long position, byte[] buffer, int offset, int length) throws IOException {
       reads.add(new ByteRange(path(), position, length));
-      delegate.readFully(position, buffer, offset, length);
-    }
-
-    @Override
-    public void close() throws IOException {
-      delegate.close();
+      super.readFully(position, buffer, offset, length);
     }
   }
 }

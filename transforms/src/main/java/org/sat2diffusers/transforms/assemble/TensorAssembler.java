@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.dtype.DtypeConversions;
+import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.transforms.lora.LoraMergeKernel;
@@ -51,10 +52,11 @@ public final class TensorAssembler implements Closeable {
   /** Writes the tensor's bytes ({@link OutputTensor#byteLength()} of them) to {@code out}; does not close it. */
   public void write(OutputTensor tensor, WritableByteChannel out) throws IOException {
     long sourceBytes = tensor.sources().stream().mapToLong(ByteRange::length).sum();
-    if (sourceBytes != tensor.numel() * tensor.sourceDtype().size()) {
+    long needed = Shapes.byteLength(tensor.sourceDtype(), tensor.shape());
+    if (sourceBytes != needed) {
       throw new IllegalArgumentException(
           "tensor '" + tensor.name() + "': its source ranges hold " + sourceBytes + " bytes, but "
-              + tensor.sourceDtype() + tensor.shape() + " needs " + tensor.numel() * tensor.sourceDtype().size());
+              + tensor.sourceDtype() + tensor.shape() + " needs " + needed);
     }
     RangeCursor source = new RangeCursor(tensor.sources());
     if (tensor.lora() != null) {

@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.plan;
 import java.util.ArrayList;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.io.storage.ByteRange;
 
 /**
@@ -55,11 +56,7 @@ public record ComponentTensor(
 
   /** Bytes of one row (one index along dim 0). */
   public long rowBytes() {
-    long n = dtype.size();
-    for (int i = 1; i < shape.size(); i++) {
-      n *= shape.get(i);
-    }
-    return n;
+    return Shapes.byteLength(dtype, shape.isEmpty() ? shape : shape.subList(1, shape.size()));
   }
 
   /** Rows {@code [first, first + count)} along dim 0, under key {@code newKey}. */

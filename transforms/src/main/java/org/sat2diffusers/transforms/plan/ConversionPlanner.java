@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.dtype.DtypeConversions;
+import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.transforms.lora.LoraGroup;
 import org.sat2diffusers.transforms.lora.LoraGrouper;
 import org.sat2diffusers.transforms.plan.Disposition.Fate;
@@ -121,8 +122,7 @@ public final class ConversionPlanner {
   /** An output needs its bytes as ranges: a strided source has none and fails here, naming its file and key. */
   private static void requireBytes(ComponentTensor t) {
     long bytes = t.sources().stream().mapToLong(r -> r.length()).sum();
-    long numel = t.shape().stream().reduce(1L, (a, b) -> a * b);
-    if (bytes != numel * t.dtype().size()) {
+    if (bytes != Shapes.byteLength(t.dtype(), t.shape())) {
       t.origin().byteRange();
       throw new IllegalStateException("'" + t.key() + "': " + bytes + " source bytes for " + t.dtype() + t.shape());
     }

@@ -2,6 +2,7 @@ package org.sat2diffusers.transforms.plan;
 
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.io.storage.ByteRange;
 
 /**
@@ -34,16 +35,12 @@ public record OutputTensor(
   }
 
   public long numel() {
-    long n = 1;
-    for (long d : shape) {
-      n *= d;
-    }
-    return n;
+    return Shapes.numel(shape);
   }
 
   /** Bytes written for this tensor. */
   public long byteLength() {
-    return numel() * dtype.size();
+    return Shapes.byteLength(dtype, shape);
   }
 
   /** True when the bytes are a plain copy of the source ranges (no cast, no LoRA). */

@@ -13,18 +13,17 @@ import java.util.HexFormat;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.ConversionPlan;
 import org.sat2diffusers.transforms.plan.ConversionPlanner;
 import org.sat2diffusers.transforms.plan.FixtureCase;
-import org.sat2diffusers.transforms.plan.FixtureSources;
 import org.sat2diffusers.transforms.plan.OutputTensor;
 
 /**
- * Converts every fixture for real: plans from the records (storage locations from the test-only
- * index made by src/test/python/index_fixture_storages.py), assembles each output tensor from the .pt
- * file, and compares its bytes with the expected sha256 (LoRA-merged tensors: within 1 ulp of the
- * expected bytes, as DESIGN.md section 6 allows).
+ * Converts every fixture for real: plans from the records the torch reader gives, assembles each
+ * output tensor from the .pt file, and compares its bytes with the expected sha256 (LoRA-merged
+ * tensors: within 1 ulp of the expected bytes, as DESIGN.md section 6 allows).
  */
 class FixtureConversionTest {
   static Stream<FixtureCase> cases() {
@@ -34,11 +33,11 @@ class FixtureConversionTest {
   @ParameterizedTest
   @MethodSource("cases")
   void assembledTensorsMatchExpectedBytes(FixtureCase c) throws IOException {
-    JsonNode expected = FixtureSources.readJson(FixtureSources.testdata().resolve("expected/" + c.expected()));
-    ConversionPlan plan = ConversionPlanner.plan(c.sources(true), c.options());
+    JsonNode expected = c.expectedJson();
+    ConversionPlan plan = ConversionPlanner.plan(c.sources(), c.options());
     int checked = 0;
     // a small buffer so that copies, casts and merges run over several blocks
-    try (TensorAssembler assembler = new TensorAssembler(LocalFileInput::new, 256)) {
+    try (TensorAssembler assembler = new TensorAssembler(RandomAccessInputs::open, 256)) {
       for (Component component : plan.components()) {
         JsonNode tensors = expected.get(component.folder());
         if (tensors == null) {

@@ -20,13 +20,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.ByteRange;
-import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.io.storage.ForwardingRandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.transforms.lora.LoraMergeCase;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.ComponentTensor;
 import org.sat2diffusers.transforms.plan.LoraDelta;
 import org.sat2diffusers.transforms.plan.OutputTensor;
 import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.plan.TestTensors;
 import org.sat2diffusers.transforms.rules.TransformerRules;
 
 class TensorAssemblerTest {
@@ -111,7 +113,7 @@ class TensorAssemblerTest {
     List<String> closed = new ArrayList<>();
     SourceOpener opener = path -> {
       opened.add(path);
-      return new LocalFileInput(path) {
+      return new ForwardingRandomAccessInput(RandomAccessInputs.open(path)) {
         @Override
         public void close() throws IOException {
           closed.add(path);
@@ -152,14 +154,7 @@ class TensorAssemblerTest {
   /** A tensor stored at offset 7 of its own file. */
   private ComponentTensor component(String key, Dtype dtype, List<Long> shape, byte[] data) throws IOException {
     Path f = file(key + ".bin", data);
-    List<Long> stride = new ArrayList<>();
-    long s = 1;
-    for (int i = shape.size() - 1; i >= 0; i--) {
-      stride.add(0, s);
-      s *= shape.get(i);
-    }
-    TensorRecord record = new TensorRecord(key, dtype, shape, stride, "0", 0, 7, data.length, List.of());
-    return ComponentTensor.of(key, new SourceTensor(f.toString(), record));
+    return ComponentTensor.of(key, new SourceTensor(f.toString(), TestTensors.record(key, dtype, 7, List.of(), shape)));
   }
 
   /** Writes {@code data} after 7 filler bytes, so that offsets matter. */
@@ -180,7 +175,7 @@ class TensorAssemblerTest {
 
   private static byte[] assemble(OutputTensor t, int bufferBytes) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (TensorAssembler assembler = new TensorAssembler(LocalFileInput::new, bufferBytes)) {
+    try (TensorAssembler assembler = new TensorAssembler(RandomAccessInputs::open, bufferBytes)) {
       assembler.write(t, out);
     }
     return out.toByteArray();

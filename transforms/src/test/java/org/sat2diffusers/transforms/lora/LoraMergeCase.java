@@ -1,6 +1,7 @@
 package org.sat2diffusers.transforms.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -8,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
-import org.sat2diffusers.transforms.plan.FixtureSources;
 
 /**
  * A merge computed by torch (src/test/python/make_lora_merge_cases.py): W, A_i, B_i and the expected
@@ -21,7 +21,7 @@ public record LoraMergeCase(
   public static List<LoraMergeCase> all() {
     try (InputStream stream = LoraMergeCase.class.getResourceAsStream("/lora/merge_cases.json")) {
       List<LoraMergeCase> out = new ArrayList<>();
-      for (JsonNode c : FixtureSources.JSON.readTree(stream).get("cases")) {
+      for (JsonNode c : new ObjectMapper().readTree(stream).get("cases")) {
         out.add(new LoraMergeCase(
             c.get("name").asText(), Dtype.fromSafetensorsName(c.get("dtype").asText()), c.get("parts").asInt(),
             c.get("rank").asInt(), c.get("in").asInt(), c.get("outPerPart").asInt(), c.get("alpha").asDouble(),

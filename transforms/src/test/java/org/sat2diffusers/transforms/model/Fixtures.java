@@ -1,6 +1,7 @@
 package org.sat2diffusers.transforms.model;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,7 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.sat2diffusers.transforms.plan.Component;
 
-/** The shared fixtures (testdata/) as the shapes and configs these tests need. */
+/** The shared fixtures (testdata/) and this module's test resources, as the shapes and configs these tests need. */
 public final class Fixtures {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -82,22 +83,31 @@ public final class Fixtures {
 
   private Fixtures() {}
 
+  /** testdata/, from the {@code testdata.dir} property Surefire sets, else found walking up from the working dir. */
   public static Path testdata() {
     String property = System.getProperty("testdata.dir");
-    if (property != null) {
+    if (property != null && Files.isDirectory(Paths.get(property))) {
       return Paths.get(property);
     }
     for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isDirectory(dir.resolve("testdata/expected"))) {
+      if (Files.isDirectory(dir.resolve("testdata/sat"))) {
         return dir.resolve("testdata");
       }
     }
-    throw new IllegalStateException("no testdata/ above " + Paths.get("").toAbsolutePath());
+    throw new IllegalStateException("no testdata/ above " + Paths.get("").toAbsolutePath() + ": set -Dtestdata.dir");
   }
 
   public static Map<String, Object> readJson(Path file) {
     try {
       return JSON.readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Object>>() {});
+    } catch (IOException e) {
+      throw new UncheckedIOException(file.toString(), e);
+    }
+  }
+
+  public static JsonNode readTree(Path file) {
+    try {
+      return JSON.readTree(file.toFile());
     } catch (IOException e) {
       throw new UncheckedIOException(file.toString(), e);
     }

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.transforms.lora.LoraGroup;
 import org.sat2diffusers.transforms.plan.Disposition.Fate;
 
-/** Plans every fixture conversion from its source listing and compares with the expected outputs. */
+/** Plans every fixture conversion from the records the torch reader gives and compares with the expected outputs. */
 class ConversionPlannerFixtureTest {
   static Stream<FixtureCase> cases() {
     return FixtureCase.all();
@@ -26,8 +26,8 @@ class ConversionPlannerFixtureTest {
   @ParameterizedTest
   @MethodSource("cases")
   void outputsMatchExpectedKeysDtypesAndShapesInOrder(FixtureCase c) {
-    JsonNode expected = FixtureSources.readJson(FixtureSources.testdata().resolve("expected/" + c.expected()));
-    ConversionPlan plan = ConversionPlanner.plan(c.sources(false), c.options());
+    JsonNode expected = c.expectedJson();
+    ConversionPlan plan = ConversionPlanner.plan(c.sources(), c.options());
 
     List<Component> expectedComponents = new ArrayList<>();
     for (Component component : Component.values()) {
@@ -47,7 +47,7 @@ class ConversionPlannerFixtureTest {
   @ParameterizedTest
   @MethodSource("cases")
   void everySourceKeyHasOneDispositionConsistentWithTheOutputs(FixtureCase c) {
-    List<SourceTensor> sources = c.sources(false);
+    List<SourceTensor> sources = c.sources();
     ConversionPlan plan = ConversionPlanner.plan(sources, c.options());
 
     assertEquals(sources.stream().map(SourceTensor::key).toList(),
@@ -71,8 +71,8 @@ class ConversionPlannerFixtureTest {
   @ParameterizedTest
   @MethodSource("cases")
   void loraModulesAreReportedAndMergedWhereExpected(FixtureCase c) {
-    JsonNode expected = FixtureSources.readJson(FixtureSources.testdata().resolve("expected/" + c.expected()));
-    ConversionPlan plan = ConversionPlanner.plan(c.sources(false), c.options());
+    JsonNode expected = c.expectedJson();
+    ConversionPlan plan = ConversionPlanner.plan(c.sources(), c.options());
 
     Set<String> expectedMerged = new HashSet<>();
     expected.fields().forEachRemaining(component -> component.getValue().fields().forEachRemaining(
@@ -86,7 +86,7 @@ class ConversionPlannerFixtureTest {
         .forEach(t -> merged.add(t.name())));
     assertEquals(expectedMerged, merged);
 
-    long sourceMatrices = c.sources(false).stream().filter(s -> s.key().contains(".matrix_")).count();
+    long sourceMatrices = c.sources().stream().filter(s -> s.key().contains(".matrix_")).count();
     assertEquals(sourceMatrices, plan.loraGroups().stream().mapToLong(g -> 2L * g.parts()).sum());
     for (LoraGroup g : plan.loraGroups()) {
       assertEquals(4, g.rank(), g.module());

@@ -1,9 +1,16 @@
 package org.sat2diffusers.transforms.plan;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.torch.TorchCheckpointReader;
+import org.sat2diffusers.transforms.model.Fixtures;
 
 /**
  * One conversion of testdata/README.md's table: the expected json, the source files and the options
@@ -36,9 +43,25 @@ public record FixtureCase(String expected, List<String> files, PlanOptions optio
             List.of("cogvideox1.5-5b-i2v-lora/300/mp_rank_00_model_states.pt"), keep, true));
   }
 
-  public List<SourceTensor> sources(boolean realStorage) {
+  /** The expected outputs: {@code testdata/expected/<expected>}. */
+  public JsonNode expectedJson() {
+    return Fixtures.readTree(Fixtures.testdata().resolve("expected").resolve(expected));
+  }
+
+  /**
+   * The tensors of the source files in checkpoint order, as the torch reader indexes them: true file
+   * offsets, so that tests can read the bytes.
+   */
+  public List<SourceTensor> sources() {
     List<SourceTensor> out = new ArrayList<>();
-    files.forEach(f -> out.addAll(FixtureSources.load(f, realStorage)));
+    for (String f : files) {
+      String pt = Fixtures.testdata().resolve("sat").resolve(f).toString();
+      try (RandomAccessInput in = RandomAccessInputs.open(pt)) {
+        new TorchCheckpointReader().index(in).tensors().forEach(t -> out.add(new SourceTensor(pt, t)));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
     return out;
   }
 
