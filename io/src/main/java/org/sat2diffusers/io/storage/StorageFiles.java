@@ -39,6 +39,12 @@ public final class StorageFiles {
     return files;
   }
 
+  /** Size, modification time and store checksum of one file; a missing file is an error naming it. */
+  public static FileFingerprint fingerprint(String file) throws IOException {
+    MatchResult.Metadata m = FileSystems.matchSingleFileSpec(file);
+    return new FileFingerprint(file, m.sizeBytes(), m.lastModifiedMillis(), m.checksum());
+  }
+
   public static boolean exists(String file) throws IOException {
     return !list(file).isEmpty();
   }

@@ -13,12 +13,16 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.sat.SatCheckpoint;
 import org.sat2diffusers.io.sat.SatLayout;
+import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.ConversionPipeline;
 import org.sat2diffusers.pipeline.DryRun;
+import org.sat2diffusers.pipeline.UpToDate;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.pipeline.steps.RunLog;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
@@ -92,6 +96,11 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--plan-json", paramLabel = "FILE", description = "With --dry-run: also write the plan as JSON.")
   String planJson;
 
+  @Option(names = "--overwrite",
+      description = "Convert even when the output's commit marker says it is up to date (same sources, converter"
+          + " version and options). Without it, such outputs are skipped.")
+  boolean overwrite;
+
   @Option(names = "--log-format", defaultValue = "human", paramLabel = "human|json",
       description = "Console log lines for people (default) or one JSON object per line for log systems.")
   LogSetup.Format logFormat;
@@ -142,13 +151,23 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   private int convert(PipelineOptions options, List<CheckpointJob> jobs, PrintWriter out) {
-    String runLog = runLogDir(options) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
     long start = System.nanoTime();
-    List<CheckpointOutcome> outcomes;
+    List<CheckpointOutcome> outcomes = new ArrayList<>();
+    List<CheckpointJob> todo = new ArrayList<>();
     try {
-      ConversionPipeline.build(options, jobs, runLog).run().waitUntilFinish();
-      outcomes = RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20));
-      StorageFiles.delete(List.of(runLog));
+      for (CheckpointJob job : jobs) {
+        if (!overwrite && UpToDate.check(job)) {
+          outcomes.add(new CheckpointOutcome(job.id(), Status.SKIPPED, Stage.PLAN, "up to date", 0, 0));
+        } else {
+          todo.add(job);
+        }
+      }
+      if (!todo.isEmpty()) {
+        String runLog = runLogDir(options) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
+        ConversionPipeline.build(options, todo, runLog).run().waitUntilFinish();
+        outcomes.addAll(RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20)));
+        StorageFiles.delete(List.of(runLog));
+      }
     } catch (Exception e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.FAILED;
@@ -172,7 +191,12 @@ public final class ConvertCommand implements Callable<Integer> {
     String outputDir = Paths2.absolute(output);
     LOG.info(String.format("converting %s (iteration %s, %d file(s)) -> %s", source, checkpoint.iteration(),
         checkpoint.files().size(), output));
-    return new CheckpointJob(outputDir, source, checkpoint.iteration(), checkpoint.files(), outputDir, settings);
+    List<FileFingerprint> fingerprints = new ArrayList<>();
+    for (String file : checkpoint.files()) {
+      fingerprints.add(StorageFiles.fingerprint(file));
+    }
+    return new CheckpointJob(
+        outputDir, source, checkpoint.iteration(), checkpoint.files(), outputDir, settings, fingerprints);
   }
 
   private ConversionSettings settings() throws IOException {

@@ -8,7 +8,10 @@ import java.util.logging.Logger;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 
-/** The end of a run: one line per checkpoint (status, tensors, bytes, and the error when it failed). */
+/**
+ * The end of a run: one line per checkpoint (status, tensors, bytes) on standard output, failures
+ * with their reason on standard error; with --log-format json, everything as log lines.
+ */
 final class RunSummaryPrinter {
   private static final Logger LOG = Logger.getLogger("sat2diffusers");
 
@@ -20,23 +23,25 @@ final class RunSummaryPrinter {
     Map<String, CheckpointOutcome> byId = new HashMap<>();
     outcomes.forEach(o -> byId.put(o.checkpointId(), o));
     int converted = 0;
+    int skipped = 0;
     for (CheckpointJob job : jobs) {
       CheckpointOutcome o = byId.get(job.id());
-      if (o != null && o.succeeded()) {
+      if (o != null && o.status() == CheckpointOutcome.Status.CONVERTED) {
         converted++;
+      } else if (o != null && o.status() == CheckpointOutcome.Status.SKIPPED) {
+        skipped++;
       }
       String line = line(job, o);
-      if (format == LogSetup.Format.json) {
-        if (o != null && o.succeeded()) {
-          LOG.info(line);
-        } else {
-          LOG.severe(line);
-        }
+      if (o == null || !o.succeeded()) {
+        LOG.severe(line); // errors go to standard error in both formats
+      } else if (format == LogSetup.Format.json) {
+        LOG.info(line);
       } else {
         out.println(line);
       }
     }
-    String total = String.format("%d of %d checkpoint(s) converted in %.1f s", converted, jobs.size(), seconds);
+    String total = String.format("%d of %d checkpoint(s) converted, %d up to date, in %.1f s", converted, jobs.size(),
+        skipped, seconds);
     if (format == LogSetup.Format.json) {
       LOG.info(total);
     } else {
@@ -46,6 +51,9 @@ final class RunSummaryPrinter {
   }
 
   private static String line(CheckpointJob job, CheckpointOutcome o) {
+    if (o != null && o.status() == CheckpointOutcome.Status.SKIPPED) {
+      return String.format("up to date     %s -> %s", job.source(), job.outputDir());
+    }
     if (o != null && o.succeeded()) {
       return String.format("converted      %s -> %s: %d tensors, %,d bytes", job.source(), job.outputDir(),
           o.tensors(), o.bytesWritten());

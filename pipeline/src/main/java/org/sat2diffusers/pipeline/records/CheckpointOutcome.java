@@ -7,7 +7,7 @@ import java.io.Serializable;
  *
  * @param checkpointId the job id
  * @param status what happened
- * @param stage where it ended: index, plan, write or commit
+ * @param stage where it ended: index, plan, write or commit (a skipped checkpoint: plan)
  * @param message what went wrong (file, tensor, what to do), or a one-line summary on success
  * @param tensors tensors written
  * @param bytesWritten bytes of weight files written
@@ -18,6 +18,8 @@ public record CheckpointOutcome(
   public enum Status {
     /** Written and committed. */
     CONVERTED,
+    /** Already converted from the same sources, converter version and options: left as it is. */
+    SKIPPED,
     /** Refused before anything was written: the checkpoint (or an option for it) is not valid. */
     INVALID_INPUT,
     /** Failed while writing; nothing was committed for it. */
@@ -32,7 +34,8 @@ public record CheckpointOutcome(
     COMMIT
   }
 
+  /** Converted now or up to date from before. */
   public boolean succeeded() {
-    return status == Status.CONVERTED;
+    return status == Status.CONVERTED || status == Status.SKIPPED;
   }
 }

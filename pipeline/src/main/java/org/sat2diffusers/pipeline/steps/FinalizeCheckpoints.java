@@ -39,7 +39,6 @@ public class FinalizeCheckpoints
     extends PTransform<KeyedPCollectionTuple<String>, PCollection<KV<String, CheckpointOutcome>>> {
   public static final TupleTag<CheckpointSummary> SUMMARY = new TupleTag<>() {};
   public static final TupleTag<ShardResult> RESULTS = new TupleTag<>() {};
-  public static final String MARKER = "_SUCCESS";
   public static final String REPORT = "conversion_report.json";
 
   private final PCollectionView<Map<String, CheckpointJob>> jobs;
@@ -100,7 +99,7 @@ public class FinalizeCheckpoints
         throws IOException {
       String out = job.outputDir();
       String staging = job.stagingDir();
-      StorageFiles.delete(List.of(out + "/" + MARKER));
+      StorageFiles.delete(List.of(out + "/" + CommitMarker.FILE));
       for (Map.Entry<String, String> f : summary.smallFiles().entrySet()) {
         StorageFiles.writeString(staging + "/" + f.getKey(), f.getValue());
       }
@@ -128,7 +127,7 @@ public class FinalizeCheckpoints
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
       StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files));
-      StorageFiles.writeString(out + "/" + MARKER, ConversionReport.marker(job.source(), job.iteration()));
+      StorageFiles.writeString(out + "/" + CommitMarker.FILE, CommitMarker.render(job));
     }
   }
 }

@@ -13,10 +13,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.sat2diffusers.pipeline.cli.ExitCodes;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Conversions that must fail: exit code 1, a message naming the path and the problem, nothing that looks complete. */
+/** Invalid inputs refused before any write: exit code 3, a message naming the path and the problem, nothing that looks complete. */
 class ConversionErrorsTest {
   @TempDir Path work;
 
@@ -43,7 +44,7 @@ class ConversionErrorsTest {
     args.addAll(options);
     CliRun run = CliRun.run(args.toArray());
 
-    assertEquals(1, run.exitCode(), "exit code of " + run.command() + "\nstderr:\n" + run.err());
+    assertEquals(ExitCodes.INVALID_INPUT, run.exitCode(), "exit code of " + run.command() + "\nstderr:\n" + run.err());
     for (String name : messageNames) {
       assertTrue(run.err().contains(name), "stderr does not name " + name + ":\n" + run.err());
     }

@@ -68,12 +68,6 @@ public final class ConversionReport {
     return PythonJson.dumps(report, false) + "\n";
   }
 
-  /** The commit marker: written last, so its presence means the folder is complete. */
-  public static String marker(String source, String iteration) {
-    return PythonJson.dumps(map("source", source, "iteration", iteration, "committed_at", Instant.now().toString()), false)
-        + "\n";
-  }
-
   private static Map<String, Object> components(ConversionPlan mapping, List<PlannedShard> shards) {
     Map<String, Object> out = new LinkedHashMap<>();
     for (Component c : mapping.components()) {

@@ -1,0 +1,99 @@
+package org.sat2diffusers.pipeline.steps;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.io.storage.FileFingerprint;
+import org.sat2diffusers.pipeline.Version;
+import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.transforms.convert.ConversionSettings;
+import org.sat2diffusers.transforms.plan.Component;
+
+/**
+ * The {@code _SUCCESS} file written last into a converted folder: its presence means the folder is
+ * complete, and its content says what it was made from (source fingerprints, converter version,
+ * options), so a later run can tell whether it is still up to date.
+ */
+public final class CommitMarker {
+  public static final String FILE = "_SUCCESS";
+
+  private CommitMarker() {}
+
+  static String render(CheckpointJob job) {
+    Map<String, Object> m = identity(job);
+    m.put("source", job.source());
+    m.put("iteration", job.iteration());
+    m.put("committed_at", Instant.now().toString());
+    return PythonJson.dumps(m, true) + "\n";
+  }
+
+  /** Whether {@code markerText} records exactly this job's sources, converter version and options. */
+  @SuppressWarnings("unchecked")
+  public static boolean isCurrent(String markerText, CheckpointJob job) {
+    Map<String, Object> recorded;
+    try {
+      recorded = (Map<String, Object>) PythonJson.parse(markerText);
+    } catch (Exception e) {
+      return false; // unreadable: redo
+    }
+    Map<String, Object> wanted = (Map<String, Object>) uncheckedParse(PythonJson.dumps(identity(job), true));
+    for (Map.Entry<String, Object> e : wanted.entrySet()) {
+      if (!e.getValue().equals(recorded.get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Map<String, Object> identity(CheckpointJob job) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("converter_version", Version.current());
+    List<Object> sources = new ArrayList<>();
+    for (FileFingerprint f : job.fingerprints()) {
+      Map<String, Object> s = new LinkedHashMap<>();
+      s.put("path", f.path());
+      s.put("size", f.sizeBytes());
+      s.put("last_modified_ms", f.lastModifiedMillis());
+      s.put("checksum", f.checksum() == null ? "" : f.checksum());
+      sources.add(s);
+    }
+    m.put("sources", sources);
+    m.put("options", options(job.settings()));
+    return m;
+  }
+
+  private static Map<String, Object> options(ConversionSettings s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("lora_alpha", s.loraAlpha() == null ? "default" : s.loraAlpha());
+    m.put("dtype", s.dtype() == null ? "keep" : s.dtype().name());
+    m.put("vae_dtype", s.vaeDtype() == null ? "keep" : s.vaeDtype().name());
+    m.put("max_shard_bytes", s.maxShardBytes());
+    m.put("model", s.model());
+    m.put("sat_config_sha256", s.satConfigYaml() == null ? "" : sha256(s.satConfigYaml()));
+    m.put("components", s.components().stream().map(Component::folder).toList());
+    return m;
+  }
+
+  private static Object uncheckedParse(String json) {
+    try {
+      return PythonJson.parse(json);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
