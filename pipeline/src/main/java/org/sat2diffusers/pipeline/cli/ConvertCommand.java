@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.direct.DirectRunner;
+import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -16,6 +18,7 @@ import org.sat2diffusers.io.sat.SatLayout;
 import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.ConversionPipeline;
 import org.sat2diffusers.pipeline.DryRun;
 import org.sat2diffusers.pipeline.UpToDate;
@@ -46,6 +49,7 @@ import picocli.CommandLine.Spec;
     sortOptions = false)
 public final class ConvertCommand implements Callable<Integer> {
   private static final Logger LOG = Logger.getLogger("sat2diffusers");
+  private static final long PROGRESS_EVERY_MILLIS = 10_000;
 
   @Spec CommandSpec spec;
 
@@ -100,6 +104,10 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "Convert even when the output's commit marker says it is up to date (same sources, converter"
           + " version and options). Without it, such outputs are skipped.")
   boolean overwrite;
+
+  @Option(names = "--fail-fast",
+      description = "Stop the run at the first checkpoint that fails (default: report it and convert the others).")
+  boolean failFast;
 
   @Option(names = "--log-format", defaultValue = "human", paramLabel = "human|json",
       description = "Console log lines for people (default) or one JSON object per line for log systems.")
@@ -164,7 +172,12 @@ public final class ConvertCommand implements Callable<Integer> {
       }
       if (!todo.isEmpty()) {
         String runLog = runLogDir(options) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
-        ConversionPipeline.build(options, todo, runLog).run().waitUntilFinish();
+        if (options.getRunner() == DirectRunner.class) {
+          options.as(DirectOptions.class).setBlockOnRun(false); // so progress can be reported meanwhile
+        }
+        options.as(ConversionOptions.class).setFailFast(failFast);
+        PipelineResult result = ConversionPipeline.build(options, todo, runLog).run();
+        ProgressReporter.follow(result, PROGRESS_EVERY_MILLIS, todo.size(), LOG::info);
         outcomes.addAll(RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20)));
         StorageFiles.delete(List.of(runLog));
       }

@@ -58,7 +58,7 @@ public class FinalizeCheckpoints
   static class CommitFn extends DoFn<KV<String, CoGbkResult>, KV<String, CheckpointOutcome>> {
     private static final Logger LOG = LoggerFactory.getLogger(FinalizeCheckpoints.class);
     private final PCollectionView<Map<String, CheckpointJob>> jobs;
-    private final Counter done = Metrics.counter(FinalizeCheckpoints.class, "checkpoints_done");
+    private final Counter done = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_CONVERTED);
 
     CommitFn(PCollectionView<Map<String, CheckpointJob>> jobs) {
       this.jobs = jobs;
@@ -76,15 +76,15 @@ public class FinalizeCheckpoints
       Set<String> written = results.stream().map(ShardResult::path).collect(Collectors.toSet());
       long missing = summary.shardPaths().stream().filter(p -> !written.contains(job.stagingDir() + "/" + p)).count();
       if (missing > 0) {
-        c.output(KV.of(job.id(), new CheckpointOutcome(job.id(), Status.FAILED, Stage.COMMIT,
-            job.source() + ": " + missing + " of " + summary.shardPaths().size()
-                + " shards were not written; nothing was committed", 0, 0)));
+        c.output(Outcomes.orFailFast(c.getPipelineOptions(), KV.of(job.id(), new CheckpointOutcome(job.id(),
+            Status.FAILED, Stage.COMMIT, job.source() + ": " + missing + " of " + summary.shardPaths().size()
+                + " shards were not written; nothing was committed", 0, 0))));
         return;
       }
       try {
         commit(job, summary, results);
       } catch (Exception e) {
-        c.output(Outcomes.failure(job.id(), Stage.COMMIT, job.outputDir(), e));
+        c.output(Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.COMMIT, job.outputDir(), e)));
         return;
       }
       done.inc();

@@ -4,6 +4,7 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -55,11 +56,11 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
 
   static class IndexFileFn extends DoFn<KV<String, String>, KV<String, IndexedFile>> {
     private static final Logger LOG = LoggerFactory.getLogger(IndexCheckpointFiles.class);
-    private final Counter files = Metrics.counter(IndexCheckpointFiles.class, "files_indexed");
-    private final Counter tensors = Metrics.counter(IndexCheckpointFiles.class, "tensors_indexed");
+    private final Counter files = Metrics.counter(RunCounters.NAMESPACE, RunCounters.FILES_INDEXED);
+    private final Counter tensors = Metrics.counter(RunCounters.NAMESPACE, RunCounters.TENSORS_INDEXED);
 
     @ProcessElement
-    public void process(@Element KV<String, String> job, MultiOutputReceiver out) {
+    public void process(@Element KV<String, String> job, MultiOutputReceiver out, PipelineOptions options) {
       String file = job.getValue();
       try (RandomAccessInput in = RandomAccessInputs.open(file)) {
         CheckpointIndex index = new TorchCheckpointReader().index(in);
@@ -69,7 +70,7 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
         String wrapper = index.wrapperKey() == null ? "" : index.wrapperKey();
         out.get(INDEXED).output(KV.of(job.getKey(), new IndexedFile(file, wrapper, index.tensors())));
       } catch (Exception e) {
-        out.get(Outcomes.TAG).output(Outcomes.failure(job.getKey(), Stage.INDEX, file, e));
+        out.get(Outcomes.TAG).output(Outcomes.orFailFast(options, Outcomes.failure(job.getKey(), Stage.INDEX, file, e)));
       }
     }
   }

@@ -8,6 +8,7 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.pickle.PickleException;
@@ -15,6 +16,7 @@ import org.sat2diffusers.io.safetensors.SafetensorsException;
 import org.sat2diffusers.io.sat.SatLayoutException;
 import org.sat2diffusers.io.torch.CheckpointFormatException;
 import org.sat2diffusers.io.zip.ZipFormatException;
+import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
@@ -46,6 +48,17 @@ public final class Outcomes {
     boolean beforeWriting = stage == Stage.INDEX || stage == Stage.PLAN;
     Status status = beforeWriting && isInvalidInput(error) ? Status.INVALID_INPUT : Status.FAILED;
     return KV.of(checkpointId, new CheckpointOutcome(checkpointId, status, stage, describe(context, error), 0, 0));
+  }
+
+  /**
+   * The outcome to report, unless the run was asked to stop at the first failure: then the error is
+   * rethrown (with the outcome's message) and the runner stops the run.
+   */
+  public static KV<String, CheckpointOutcome> orFailFast(PipelineOptions options, KV<String, CheckpointOutcome> outcome) {
+    if (options.as(ConversionOptions.class).getFailFast()) {
+      throw new IllegalStateException("--fail-fast: " + outcome.getValue().message());
+    }
+    return outcome;
   }
 
   private static boolean isInvalidInput(Throwable error) {

@@ -7,6 +7,8 @@ import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -59,6 +61,8 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
 
   static class PlanFn extends DoFn<KV<String, Iterable<IndexedFile>>, ShardTask> {
     private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
+    private final Counter planned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_PLANNED);
+    private final Counter bytesPlanned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_PLANNED);
     private final PCollectionView<Map<String, CheckpointJob>> jobs;
 
     PlanFn(PCollectionView<Map<String, CheckpointJob>> jobs) {
@@ -79,11 +83,13 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       try {
         plan = CheckpointPlanner.plan(job.source(), sources(job, byFile), job.settings());
       } catch (Exception e) {
-        c.output(Outcomes.TAG, Outcomes.failure(job.id(), Stage.PLAN, job.source(), e));
+        c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
         return;
       }
       LOG.info("{}: {} ({}); {} file(s) to write", job.source(), plan.detection().family().displayName(),
           plan.detection().reason(), plan.shards().size());
+      planned.inc();
+      bytesPlanned.inc(plan.shards().stream().mapToLong(PlannedShard::bytes).sum());
       List<String> shardPaths = new ArrayList<>();
       for (PlannedShard shard : plan.shards()) {
         shardPaths.add(shard.relativePath());

@@ -3,6 +3,8 @@ package org.sat2diffusers.pipeline.steps;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -40,6 +42,9 @@ public class SummarizeRun extends PTransform<PCollection<KV<String, CheckpointOu
   }
 
   static class FirstCauseFn extends DoFn<KV<String, Iterable<CheckpointOutcome>>, KV<String, CheckpointOutcome>> {
+    private final Counter failed = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_FAILED);
+    private final Counter invalid = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_INVALID);
+
     @ProcessElement
     public void process(@Element KV<String, Iterable<CheckpointOutcome>> e, OutputReceiver<KV<String, CheckpointOutcome>> out) {
       List<CheckpointOutcome> all = new ArrayList<>();
@@ -47,6 +52,11 @@ public class SummarizeRun extends PTransform<PCollection<KV<String, CheckpointOu
       CheckpointOutcome first = all.stream()
           .min(Comparator.comparing((CheckpointOutcome o) -> o.succeeded()).thenComparing(CheckpointOutcome::stage))
           .orElseThrow();
+      if (first.status() == CheckpointOutcome.Status.FAILED) {
+        failed.inc();
+      } else if (first.status() == CheckpointOutcome.Status.INVALID_INPUT) {
+        invalid.inc();
+      }
       out.output(KV.of(e.getKey(), first));
     }
   }

@@ -1,11 +1,14 @@
 package org.sat2diffusers.pipeline.steps;
 
 import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -16,10 +19,12 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.sat2diffusers.io.storage.CountingRandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.pipeline.records.ShardTask;
+import org.sat2diffusers.transforms.assemble.SourceOpener;
 import org.sat2diffusers.transforms.convert.ShardFileWriter;
 import org.sat2diffusers.transforms.plan.OutputTensor;
 import org.slf4j.Logger;
@@ -46,20 +51,29 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
   static class WriteShardFn extends DoFn<ShardTask, KV<String, ShardResult>> {
     private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
-    private final Counter shards = Metrics.counter(WriteShards.class, "shards_written");
-    private final Counter bytes = Metrics.counter(WriteShards.class, "bytes_written");
-    private final Counter tensors = Metrics.counter(WriteShards.class, "tensors_written");
+    private final Counter shards = Metrics.counter(RunCounters.NAMESPACE, RunCounters.SHARDS_WRITTEN);
+    private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
+    private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
+    private final Counter tensors = Metrics.counter(RunCounters.NAMESPACE, RunCounters.TENSORS_WRITTEN);
 
     @ProcessElement
-    public void process(@Element ShardTask task, MultiOutputReceiver out) {
+    public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options) {
       ShardFileWriter.Written written;
+      List<CountingRandomAccessInput> opened = new ArrayList<>();
+      SourceOpener counting = file -> {
+        CountingRandomAccessInput in = new CountingRandomAccessInput(RandomAccessInputs.open(file));
+        opened.add(in);
+        return in;
+      };
       try (WritableByteChannel channel =
           FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY)) {
-        written = ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), RandomAccessInputs::open, channel);
+        written = ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), counting, channel);
       } catch (Exception e) {
-        out.get(Outcomes.TAG).output(Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e));
+        out.get(Outcomes.TAG).output(
+            Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
         return;
       }
+      bytesRead.inc(opened.stream().mapToLong(CountingRandomAccessInput::bytesRead).sum());
       shards.inc();
       bytes.inc(written.fileBytes());
       tensors.inc(task.tensors().size());
