@@ -7,7 +7,9 @@ import java.util.Set;
 
 /**
  * Which iterations of a run to convert: {@code latest} (the default), {@code all}, or a list such as
- * {@code 500,1000,1000-ema} ({@code -ema} iterations are checkpoints of their own).
+ * {@code 500,1000,1000-ema} ({@code -ema} iterations are checkpoints of their own). {@code latest} is
+ * the iteration the run's {@code latest} file names; a run without that file gets its highest
+ * numeric iteration ({@code 1000} rather than {@code 1000-ema} or {@code release}).
  */
 public final class IterationSelection {
   private static final String LATEST = "latest";
