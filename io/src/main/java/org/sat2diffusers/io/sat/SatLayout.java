@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.sat2diffusers.io.storage.StorageFiles;
@@ -21,37 +22,74 @@ public final class SatLayout {
 
   private SatLayout() {}
 
-  /** Resolves {@code path} to the checkpoint it names; the run folder's {@code latest} decides the iteration. */
+  /**
+   * Resolves {@code path} to the checkpoint it names. A run folder's {@code latest} decides the
+   * iteration (without one: its highest numeric iteration, see {@link SatRun#latestIteration}); an
+   * {@code mp_rank_XX_model_states.pt} file belongs to the iteration of its folder.
+   */
   public static SatCheckpoint resolve(String path) throws IOException {
     String dir = stripSlash(path);
     if (dir.endsWith(".pt")) {
       requireFile(dir);
-      return new SatCheckpoint(path, stem(dir), List.of(dir));
+      String iteration = RANK_FILE.matcher(lastSegment(dir)).matches() ? lastSegment(parent(dir)) : stem(dir);
+      return new SatCheckpoint(path, iteration, List.of(dir));
     }
-    if (exists(join(dir, LATEST))) {
-      String iteration = readLatest(join(dir, LATEST));
-      return new SatCheckpoint(path, iteration, rankFiles(join(dir, iteration)));
+    Optional<SatRun> run = findRun(dir);
+    if (run.isPresent()) {
+      SatCheckpoint latest = run.get().checkpoint(run.get().latestIteration());
+      return new SatCheckpoint(path, latest.iteration(), latest.files());
     }
-    if (exists(join(dir, "transformer/" + LATEST))) {
-      String transformerDir = join(dir, "transformer");
-      String iteration = readLatest(join(transformerDir, LATEST));
-      List<String> files = new ArrayList<>(rankFiles(join(transformerDir, iteration)));
-      files.addAll(list(join(dir, "vae/*.pt")));
-      return new SatCheckpoint(path, iteration, files);
+    return new SatCheckpoint(path, lastSegment(dir), rankFiles(dir));
+  }
+
+  /**
+   * The run folder or released layout at {@code path}; empty when {@code path} is one checkpoint (a
+   * {@code .pt} file or an iteration folder holding {@code *_model_states.pt}).
+   *
+   * @throws SatLayoutException when it is none of these (naming the runs below it, if any)
+   */
+  public static Optional<SatRun> findRun(String path) throws IOException {
+    String dir = stripSlash(path);
+    if (dir.endsWith(".pt")) {
+      return Optional.empty();
     }
-    if (!list(join(dir, "mp_rank_*_model_states.pt")).isEmpty()
-        || !list(join(dir, "z3_rank_*_model_states.pt")).isEmpty()) {
-      return new SatCheckpoint(path, lastSegment(dir), rankFiles(dir));
+    String prefix = SatDiscovery.directoryPrefix(dir);
+    List<String> files = StorageFiles.list(prefix + "**");
+    boolean iterationFolder = files.stream()
+        .anyMatch(f -> f.lastIndexOf('/') == prefix.length() - 1 && f.endsWith("_model_states.pt"));
+    if (iterationFolder) {
+      return Optional.empty();
     }
+    List<SatRun> runs = SatDiscovery.runs(prefix, files);
+    if (!runs.isEmpty() && runs.get(0).relativePath().isEmpty()) {
+      return Optional.of(runs.get(0));
+    }
+    String below = runs.isEmpty() ? "" : "; it holds " + runs.size() + " SAT run(s) below it (first "
+        + runs.get(0).relativePath() + "): use it as a root to convert them all";
     throw new SatLayoutException(
         path
             + " is not a SAT checkpoint: expected a run folder with 'latest', an iteration folder with"
-            + " mp_rank_00_model_states.pt, a .pt file, or a released layout with transformer/latest and vae/");
+            + " mp_rank_00_model_states.pt, a .pt file, or a released layout with transformer/latest and vae/" + below);
+  }
+
+  /**
+   * The name of the run a single checkpoint comes from: the folder above its iteration folder for
+   * rank files ({@code run/1000/mp_rank_00_model_states.pt} gives {@code run}), else the folder holding
+   * the file.
+   */
+  public static String runName(SatCheckpoint checkpoint) {
+    String first = checkpoint.files().get(0);
+    String folder = parent(first);
+    return lastSegment(RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder);
   }
 
   /** The model-parallel rank files of one iteration folder, rank 0 first. */
   static List<String> rankFiles(String iterationDir) throws IOException {
-    List<String> files = list(join(iterationDir, "*_model_states.pt"));
+    return rankFiles(iterationDir, list(join(iterationDir, "*_model_states.pt")));
+  }
+
+  /** The rank files among {@code files} (the iteration folder's {@code *_model_states.pt}), checked: one rank, no ZeRO-3. */
+  static List<String> rankFiles(String iterationDir, List<String> files) throws SatLayoutException {
     List<String> ranks = new ArrayList<>();
     for (String f : files) {
       String name = lastSegment(f);
@@ -80,7 +118,7 @@ public final class SatLayout {
     return m.matches() ? Integer.parseInt(m.group(1)) : Integer.MAX_VALUE;
   }
 
-  private static String readLatest(String latestFile) throws IOException {
+  static String readLatest(String latestFile) throws IOException {
     String text = StorageFiles.readString(latestFile, 256).trim();
     if (text.isEmpty() || text.contains("/") || text.contains("..")) {
       throw new SatLayoutException(latestFile + " should name an iteration folder, but holds '" + text + "'");
@@ -89,13 +127,9 @@ public final class SatLayout {
   }
 
   private static void requireFile(String file) throws IOException {
-    if (!exists(file)) {
+    if (!StorageFiles.exists(file)) {
       throw new SatLayoutException(file + " does not exist");
     }
-  }
-
-  private static boolean exists(String spec) throws IOException {
-    return StorageFiles.exists(spec);
   }
 
   private static List<String> list(String spec) throws IOException {
@@ -112,6 +146,10 @@ public final class SatLayout {
       p = p.substring(0, p.length() - 1);
     }
     return p;
+  }
+
+  private static String parent(String path) {
+    return path.substring(0, Math.max(path.lastIndexOf('/'), 0));
   }
 
   private static String lastSegment(String path) {

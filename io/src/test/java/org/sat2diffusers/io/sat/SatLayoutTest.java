@@ -30,7 +30,9 @@ class SatLayoutTest {
         List.of(fixture("cogvideox-2b-sft/500/mp_rank_00_model_states.pt")),
         SatLayout.resolve(fixture("cogvideox-2b-sft/500/")).files());
     SatCheckpoint file = SatLayout.resolve(fixture("cogvideox-2b-sft/500/mp_rank_00_model_states.pt"));
-    assertEquals(1, file.files().size());
+    assertEquals(List.of(fixture("cogvideox-2b-sft/500/mp_rank_00_model_states.pt")), file.files());
+    assertEquals("500", file.iteration());
+    assertEquals("cogvideox-2b-sft", SatLayout.runName(file));
   }
 
   @Test
