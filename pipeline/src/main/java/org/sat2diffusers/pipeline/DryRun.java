@@ -7,6 +7,7 @@ import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.steps.RunModelConfigFile;
 import org.sat2diffusers.transforms.assemble.SourceOpener;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
@@ -38,7 +39,7 @@ public final class DryRun {
             files.add(new SourceFile(file, index.wrapperKey() == null ? "" : index.wrapperKey(), index.tensors()));
           }
         }
-        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings()), null));
+        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job)), null));
       } catch (Exception e) {
         out.add(new Planned(job, null, ErrorText.of(e)));
       }

@@ -83,6 +83,18 @@ public final class SatLayout {
     return lastSegment(RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder);
   }
 
+  /**
+   * The {@code model_config.json} SAT saves beside a run's iteration folders (for the released
+   * layout: in {@code transformer/}), if the checkpoint's run has one.
+   */
+  public static Optional<String> runModelConfig(SatCheckpoint checkpoint) throws IOException {
+    String first = checkpoint.files().get(0);
+    String folder = parent(first);
+    String runFolder = RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder;
+    String file = join(runFolder, "model_config.json");
+    return StorageFiles.exists(file) ? Optional.of(StorageFiles.readString(file, 1 << 20)) : Optional.empty();
+  }
+
   /** The model-parallel rank files of one iteration folder, rank 0 first. */
   static List<String> rankFiles(String iterationDir) throws IOException {
     return rankFiles(iterationDir, list(join(iterationDir, "*_model_states.pt")));

@@ -4,30 +4,26 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
-import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.direct.DirectRunner;
-import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.sat2diffusers.io.sat.SatCheckpoint;
-import org.sat2diffusers.io.sat.SatLayout;
-import org.sat2diffusers.io.storage.FileFingerprint;
+import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.ConversionOptions;
-import org.sat2diffusers.pipeline.ConversionPipeline;
+import org.sat2diffusers.pipeline.ConversionRun;
 import org.sat2diffusers.pipeline.DryRun;
-import org.sat2diffusers.pipeline.UpToDate;
+import org.sat2diffusers.pipeline.jobs.DtypeChoice;
+import org.sat2diffusers.pipeline.jobs.InvalidJobsException;
+import org.sat2diffusers.pipeline.jobs.JobExpander;
+import org.sat2diffusers.pipeline.jobs.JobManifest;
+import org.sat2diffusers.pipeline.jobs.JobRequest;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
-import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
-import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.steps.ErrorText;
-import org.sat2diffusers.pipeline.steps.RunLog;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.plan.Component;
@@ -37,13 +33,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code convert}: SAT checkpoints to Diffusers folders, on the embedded Beam runner. */
+/** {@code convert}: SAT checkpoints to Diffusers folders, any number per run. */
 @Command(
     name = "convert",
     mixinStandardHelpOptions = true,
     description = {
-      "Converts a SAT CogVideoX checkpoint (run folder, iteration folder, .pt file, or the released"
-          + " transformer/ + vae/ layout) into a Diffusers pipeline folder.",
+      "Converts SAT CogVideoX checkpoints (run folders, iteration folders, .pt files, released"
+          + " transformer/ + vae/ layouts, or every run below a root) into Diffusers pipeline folders.",
       ExitCodes.HELP
     },
     sortOptions = false)
@@ -53,12 +49,26 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--source", required = true, paramLabel = "PATH",
-      description = "SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released layout folder."
-          + " Never modified: opened read-only.")
-  String source;
+  @Option(names = "--source", paramLabel = "PATH",
+      description = "A SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released"
+          + " layout folder. Repeatable. Never modified: opened read-only.")
+  List<String> sources = new ArrayList<>();
 
-  @Option(names = "--output", required = true, paramLabel = "DIR", description = "The Diffusers folder to write.")
+  @Option(names = "--source-root", paramLabel = "DIR",
+      description = "Convert every SAT run found below DIR. Repeatable.")
+  List<String> sourceRoots = new ArrayList<>();
+
+  @Option(names = "--iterations", paramLabel = "latest|all|N,N,...",
+      description = "Which iterations of each run: latest (default), all, or a list (-ema iterations are distinct).")
+  String iterations;
+
+  @Option(names = "--manifest", paramLabel = "jobs.yaml",
+      description = "A YAML list of jobs, each with its own source, output and options (see docs/manifest.md)."
+          + " Instead of --source/--source-root/--output.")
+  String manifest;
+
+  @Option(names = "--output", paramLabel = "DIR",
+      description = "The Diffusers folder to write; with several checkpoints, each goes to DIR/<run>/<iteration>/.")
   String output;
 
   @Option(names = "--lora-alpha", paramLabel = "A",
@@ -120,28 +130,30 @@ public final class ConvertCommand implements Callable<Integer> {
   public Integer call() {
     LogSetup.configure(logFormat, verbose, System.err);
     PrintWriter out = spec.commandLine().getOut();
-    ConversionSettings settings;
-    try {
-      settings = settings();
-    } catch (IllegalArgumentException | IOException e) {
-      LOG.severe(ErrorText.of(e));
-      return ExitCodes.USAGE;
-    }
     PipelineOptions options = PipelineOptionsFactory.create();
     options.setRunner(DirectRunner.class);
+    options.as(ConversionOptions.class).setFailFast(failFast);
     FileSystems.setDefaultPipelineOptions(options);
 
     List<CheckpointJob> jobs;
     try {
-      jobs = List.of(job(settings));
+      checkUsage();
+      jobs = manifest != null ? JobManifest.read(Paths2.absolute(manifest)) : JobExpander.expand(request(settings()));
+    } catch (IllegalArgumentException | UsageException e) {
+      LOG.severe(ErrorText.of(e));
+      return ExitCodes.USAGE;
+    } catch (InvalidJobsException e) {
+      LOG.severe(ErrorText.of(e));
+      return manifest != null ? ExitCodes.USAGE : ExitCodes.INVALID_INPUT;
     } catch (IOException | RuntimeException e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.INVALID_INPUT;
     }
-    if (dryRun) {
-      return dryRun(jobs, out);
+    for (CheckpointJob job : jobs) {
+      LOG.info(String.format("%s (iteration %s, %d file(s)) -> %s", job.source(), job.iteration(), job.files().size(),
+          job.outputDir()));
     }
-    return convert(options, jobs, out);
+    return dryRun ? dryRun(jobs, out) : convert(options, jobs, out);
   }
 
   private int dryRun(List<CheckpointJob> jobs, PrintWriter out) {
@@ -160,27 +172,9 @@ public final class ConvertCommand implements Callable<Integer> {
 
   private int convert(PipelineOptions options, List<CheckpointJob> jobs, PrintWriter out) {
     long start = System.nanoTime();
-    List<CheckpointOutcome> outcomes = new ArrayList<>();
-    List<CheckpointJob> todo = new ArrayList<>();
+    List<CheckpointOutcome> outcomes;
     try {
-      for (CheckpointJob job : jobs) {
-        if (!overwrite && UpToDate.check(job)) {
-          outcomes.add(new CheckpointOutcome(job.id(), Status.SKIPPED, Stage.PLAN, "up to date", 0, 0));
-        } else {
-          todo.add(job);
-        }
-      }
-      if (!todo.isEmpty()) {
-        String runLog = runLogDir(options) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
-        if (options.getRunner() == DirectRunner.class) {
-          options.as(DirectOptions.class).setBlockOnRun(false); // so progress can be reported meanwhile
-        }
-        options.as(ConversionOptions.class).setFailFast(failFast);
-        PipelineResult result = ConversionPipeline.build(options, todo, runLog).run();
-        ProgressReporter.follow(result, PROGRESS_EVERY_MILLIS, todo.size(), LOG::info);
-        outcomes.addAll(RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20)));
-        StorageFiles.delete(List.of(runLog));
-      }
+      outcomes = new ConversionRun(options, overwrite, PROGRESS_EVERY_MILLIS, LOG::info).execute(jobs);
     } catch (Exception e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.FAILED;
@@ -189,35 +183,33 @@ public final class ConvertCommand implements Callable<Integer> {
     return ExitCodes.of(outcomes);
   }
 
-  /**
-   * Where workers leave the run's outcomes for the driver: Beam's --tempLocation when set (shared
-   * storage on a cluster), else this machine's temp folder (embedded runners share it). Never the
-   * output folder: a refused input must leave no trace there.
-   */
-  private static String runLogDir(PipelineOptions options) {
-    String temp = options.getTempLocation();
-    return temp != null && !temp.isBlank() ? temp : Paths2.absolute(System.getProperty("java.io.tmpdir"));
+  /** Combinations picocli cannot check by itself. */
+  private void checkUsage() throws UsageException {
+    boolean cliJobs = !sources.isEmpty() || !sourceRoots.isEmpty();
+    if (manifest != null && (cliJobs || output != null)) {
+      throw new UsageException("--manifest replaces --source, --source-root and --output: give one or the other");
+    }
+    if (manifest == null && !cliJobs) {
+      throw new UsageException("nothing to convert: give --source, --source-root or --manifest");
+    }
+    if (manifest == null && output == null) {
+      throw new UsageException("--output is required with --source or --source-root");
+    }
+    if (planJson != null && !dryRun) {
+      throw new UsageException("--plan-json needs --dry-run");
+    }
   }
 
-  private CheckpointJob job(ConversionSettings settings) throws IOException {
-    SatCheckpoint checkpoint = SatLayout.resolve(Paths2.absolute(source));
-    String outputDir = Paths2.absolute(output);
-    LOG.info(String.format("converting %s (iteration %s, %d file(s)) -> %s", source, checkpoint.iteration(),
-        checkpoint.files().size(), output));
-    List<FileFingerprint> fingerprints = new ArrayList<>();
-    for (String file : checkpoint.files()) {
-      fingerprints.add(StorageFiles.fingerprint(file));
-    }
-    return new CheckpointJob(
-        outputDir, source, checkpoint.iteration(), checkpoint.files(), outputDir, settings, fingerprints);
+  private JobRequest request(ConversionSettings settings) {
+    List<String> absoluteSources = sources.stream().map(Paths2::absolute).toList();
+    List<String> absoluteRoots = sourceRoots.stream().map(Paths2::absolute).toList();
+    IterationSelection selection = iterations == null ? null : IterationSelection.parse(iterations);
+    return new JobRequest(absoluteSources, absoluteRoots, selection, Paths2.absolute(output), settings);
   }
 
   private ConversionSettings settings() throws IOException {
     if (!"auto".equals(model)) {
       ModelFamily.fromCliName(model);
-    }
-    if (planJson != null && !dryRun) {
-      throw new IllegalArgumentException("--plan-json needs --dry-run");
     }
     List<Component> selected = new ArrayList<>();
     for (String c : components) {
@@ -226,5 +218,12 @@ public final class ConvertCommand implements Callable<Integer> {
     long shardBytes = maxShardSize == null ? 0 : SizeParser.parse(maxShardSize);
     String yaml = satConfig == null ? null : StorageFiles.readString(Paths2.absolute(satConfig), 1 << 20);
     return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected);
+  }
+
+  /** A combination of options that cannot work; exit code 2. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message);
+    }
   }
 }

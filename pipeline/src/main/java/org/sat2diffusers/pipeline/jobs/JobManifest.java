@@ -16,7 +16,6 @@ import java.util.stream.Collectors;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.cli.DtypeChoice;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;

@@ -81,7 +81,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       }
       CheckpointPlan plan;
       try {
-        plan = CheckpointPlanner.plan(job.source(), sources(job, byFile), job.settings());
+        plan = CheckpointPlanner.plan(job.source(), sources(job, byFile), job.settings(), RunModelConfigFile.read(job));
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
         return;

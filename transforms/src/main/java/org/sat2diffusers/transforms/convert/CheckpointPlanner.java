@@ -43,8 +43,11 @@ public final class CheckpointPlanner {
   /**
    * @param source the path the user named, for messages and the report
    * @param files the indexed files, transformer first
+   * @param runModelConfig the run's {@code model_config.json}, if it has one: its {@code variant} names
+   *     the family when neither --model nor --sat-config does
    */
-  public static CheckpointPlan plan(String source, List<SourceFile> files, ConversionSettings settings) {
+  public static CheckpointPlan plan(
+      String source, List<SourceFile> files, ConversionSettings settings, Optional<String> runModelConfig) {
     Optional<SatTrainingConfig> sat =
         Optional.ofNullable(settings.satConfigYaml()).map(y -> SatTrainingConfig.parse(y, "--sat-config"));
     double alpha = settings.loraAlpha() != null ? settings.loraAlpha()
@@ -60,7 +63,13 @@ public final class CheckpointPlanner {
 
     Optional<ModelFamily> requested =
         "auto".equals(settings.model()) ? Optional.empty() : Optional.of(ModelFamily.fromCliName(settings.model()));
-    Detection detection = detect(source, mapping, requested, sat);
+    List<String> warnings = new ArrayList<>();
+    Optional<ModelFamily> runVariant = requested.isPresent() || sat.isPresent() ? Optional.empty()
+        : runModelConfig.flatMap(json -> RunModelConfig.variant(json, warnings));
+    Detection detection = detect(source, mapping, requested.or(() -> runVariant), sat);
+    if (requested.isEmpty() && runVariant.isPresent()) {
+      detection = new Detection(detection.family(), "the run's model_config.json names " + runVariant.get().cliName());
+    }
     ModelFamily family = detection.family();
     if (!family.positions().learned() && hasOutput(mapping, Component.TRANSFORMER, POSITION_TABLE)) {
       mapping = mapping.dropOutput(Component.TRANSFORMER, POSITION_TABLE,
@@ -77,7 +86,6 @@ public final class CheckpointPlanner {
           + names(settings.components()));
     }
 
-    List<String> warnings = new ArrayList<>();
     Map<Component, Map<String, Object>> configs = new LinkedHashMap<>();
     for (Component c : mapping.components()) {
       Map<String, List<Long>> shapes = shapes(mapping.outputs(c));

@@ -1,4 +1,4 @@
-package org.sat2diffusers.pipeline.cli;
+package org.sat2diffusers.pipeline.jobs;
 
 import org.sat2diffusers.io.dtype.Dtype;
 

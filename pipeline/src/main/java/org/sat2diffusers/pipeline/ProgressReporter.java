@@ -1,4 +1,4 @@
-package org.sat2diffusers.pipeline.cli;
+package org.sat2diffusers.pipeline;
 
 import java.util.HashMap;
 import java.util.Map;
