@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.regex.Pattern;
 import org.sat2diffusers.pipeline.Main;
 import picocli.CommandLine;
 
@@ -18,6 +19,8 @@ import picocli.CommandLine;
  * @param err what was printed on standard error: the command's messages and anything logged there
  */
 record CliRun(String command, int exitCode, String out, String err) {
+  private static final Pattern STACK_FRAME = Pattern.compile("(?m)^\\s+at [\\w$.]+\\(");
+
   static CliRun run(Object... args) {
     String[] argv = Arrays.stream(args).map(String::valueOf).toArray(String[]::new);
     StringWriter out = new StringWriter();
@@ -35,6 +38,14 @@ record CliRun(String command, int exitCode, String out, String err) {
       System.setErr(systemErr);
     }
     return new CliRun(String.join(" ", argv), exitCode, out.toString(), err + logged.toString(StandardCharsets.UTF_8));
+  }
+
+  /** Fails unless standard error is free of Java exceptions: no exception class names, no stack frames. */
+  CliRun assertNoStackTrace() {
+    if (err.contains("Exception") || STACK_FRAME.matcher(err).find()) {
+      throw new AssertionError("sat2diffusers " + command + " shows a Java exception on stderr:\n" + err);
+    }
+    return this;
   }
 
   /** Fails with the command and its output unless it exited with 0. */
