@@ -16,8 +16,8 @@ public final class ExitCodes {
   public static final int INVALID_INPUT = 3;
 
   public static final String HELP =
-      "Exit codes: 0 all converted; 1 some checkpoints failed while writing (the others finished, nothing"
-          + " incomplete was committed); 2 usage error; 3 invalid input refused before any write.";
+      "Exit codes: 0 all converted or up to date; 1 some checkpoints failed while writing (the others finished, nothing"
+          + " incomplete was committed); 2 usage or manifest error; 3 invalid input refused before any write.";
 
   private ExitCodes() {}
 

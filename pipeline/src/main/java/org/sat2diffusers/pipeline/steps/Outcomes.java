@@ -47,7 +47,12 @@ public final class Outcomes {
   public static KV<String, CheckpointOutcome> failure(String checkpointId, Stage stage, String context, Throwable error) {
     boolean beforeWriting = stage == Stage.INDEX || stage == Stage.PLAN;
     Status status = beforeWriting && isInvalidInput(error) ? Status.INVALID_INPUT : Status.FAILED;
-    return KV.of(checkpointId, new CheckpointOutcome(checkpointId, status, stage, describe(context, error), 0, 0));
+    String message = describe(context, error);
+    if (status == Status.FAILED) {
+      message += " (nothing was committed for this checkpoint; fix the cause, e.g. a full or read-only output,"
+          + " and run the same command again: finished checkpoints are skipped)";
+    }
+    return KV.of(checkpointId, new CheckpointOutcome(checkpointId, status, stage, message, 0, 0));
   }
 
   /**
