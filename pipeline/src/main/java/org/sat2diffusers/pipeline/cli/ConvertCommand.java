@@ -4,18 +4,18 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.sat.SatCheckpoint;
 import org.sat2diffusers.io.sat.SatLayout;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.ConversionPipeline;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -68,13 +68,14 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "The SAT training YAML (network_config, lora_config), when you have it.")
   String satConfig;
 
+  @Mixin RunnerOptions runner;
+
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     try {
-      PipelineOptions options = PipelineOptionsFactory.create();
-      options.setRunner(DirectRunner.class);
+      PipelineOptions options = runner.pipelineOptions();
       FileSystems.setDefaultPipelineOptions(options);
       SatCheckpoint checkpoint = SatLayout.resolve(Paths2.absolute(source));
       String outputDir = Paths2.absolute(output);
