@@ -23,12 +23,19 @@ import org.sat2diffusers.pipeline.steps.RunLog;
  */
 public final class ConversionRun {
   private final PipelineOptions options;
+  private final String runLogDir;
   private final boolean overwrite;
   private final long progressEveryMillis;
   private final Consumer<String> progress;
 
-  public ConversionRun(PipelineOptions options, boolean overwrite, long progressEveryMillis, Consumer<String> progress) {
+  /**
+   * @param runLogDir where the workers leave the run's outcomes for the driver: a folder both can
+   *     reach (this machine's temp folder for embedded runners, shared storage for a cluster)
+   */
+  public ConversionRun(
+      PipelineOptions options, String runLogDir, boolean overwrite, long progressEveryMillis, Consumer<String> progress) {
     this.options = options;
+    this.runLogDir = runLogDir;
     this.overwrite = overwrite;
     this.progressEveryMillis = progressEveryMillis;
     this.progress = progress;
@@ -49,7 +56,7 @@ public final class ConversionRun {
     if (todo.isEmpty()) {
       return outcomes;
     }
-    String runLog = runLogDir() + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
+    String runLog = runLogDir + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
     if (options.getRunner() == DirectRunner.class) {
       options.as(DirectOptions.class).setBlockOnRun(false); // so progress can be reported meanwhile
     }
@@ -66,15 +73,5 @@ public final class ConversionRun {
       out.add(StorageFiles.fingerprint(file));
     }
     return out;
-  }
-
-  /**
-   * Where workers leave the run's outcomes for the driver: Beam's --tempLocation when set (shared
-   * storage on a cluster), else this machine's temp folder (embedded runners share it). Never the
-   * output folder: a refused input must leave no trace there.
-   */
-  private String runLogDir() {
-    String temp = options.getTempLocation();
-    return temp != null && !temp.isBlank() ? temp : System.getProperty("java.io.tmpdir");
   }
 }

@@ -6,10 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
-import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
@@ -23,12 +21,14 @@ import org.sat2diffusers.pipeline.jobs.JobManifest;
 import org.sat2diffusers.pipeline.jobs.JobRequest;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
+import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -126,17 +126,23 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "Per-tensor detail in the log and the plan.")
   boolean verbose;
 
+  @Mixin RunnerOptions runner;
+
+  @Option(names = "--temp-location", paramLabel = "DIR",
+      description = "Where workers leave the run's outcomes for this process. Default: this machine's temp folder"
+          + " with embedded runners; OUTPUT/.sat2diffusers-runs on a cluster (it must be storage both can reach).")
+  String tempLocation;
+
   @Override
   public Integer call() {
     LogSetup.configure(logFormat, verbose, System.err);
     PrintWriter out = spec.commandLine().getOut();
-    PipelineOptions options = PipelineOptionsFactory.create();
-    options.setRunner(DirectRunner.class);
-    options.as(ConversionOptions.class).setFailFast(failFast);
-    FileSystems.setDefaultPipelineOptions(options);
-
+    PipelineOptions options;
     List<CheckpointJob> jobs;
     try {
+      options = runner.pipelineOptions();
+      options.as(ConversionOptions.class).setFailFast(failFast);
+      FileSystems.setDefaultPipelineOptions(options);
       checkUsage();
       jobs = manifest != null ? JobManifest.read(Paths2.absolute(manifest)) : JobExpander.expand(request(settings()));
     } catch (IllegalArgumentException | UsageException e) {
@@ -174,13 +180,23 @@ public final class ConvertCommand implements Callable<Integer> {
     long start = System.nanoTime();
     List<CheckpointOutcome> outcomes;
     try {
-      outcomes = new ConversionRun(options, overwrite, PROGRESS_EVERY_MILLIS, LOG::info).execute(jobs);
+      outcomes = new ConversionRun(options, runLogDir(jobs), overwrite, PROGRESS_EVERY_MILLIS, LOG::info).execute(jobs);
     } catch (Exception e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.FAILED;
     }
     RunSummaryPrinter.print(jobs, outcomes, (System.nanoTime() - start) / 1e9, logFormat, out);
     return ExitCodes.of(outcomes);
+  }
+
+  private String runLogDir(List<CheckpointJob> jobs) {
+    if (tempLocation != null) {
+      return Paths2.absolute(tempLocation);
+    }
+    if (runner.workersAreLocal()) {
+      return Paths2.absolute(System.getProperty("java.io.tmpdir"));
+    }
+    return (output != null ? Paths2.absolute(output) : jobs.get(0).outputDir()) + "/.sat2diffusers-runs";
   }
 
   /** Combinations picocli cannot check by itself. */

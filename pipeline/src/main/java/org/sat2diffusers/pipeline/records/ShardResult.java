@@ -1,6 +1,8 @@
 package org.sat2diffusers.pipeline.records;
 
+import java.util.Collections;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
@@ -22,7 +24,7 @@ public record ShardResult(
           .endRecord();
 
   public ShardResult {
-    tensorSha256 = Map.copyOf(tensorSha256);
+    tensorSha256 = Collections.unmodifiableMap(new TreeMap<>(tensorSha256)); // a stable order for the report
   }
 
   public static Coder<ShardResult> coder() {

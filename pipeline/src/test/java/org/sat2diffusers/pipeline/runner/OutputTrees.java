@@ -1,0 +1,64 @@
+package org.sat2diffusers.pipeline.runner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/** Compares two converted folders file by file, byte for byte. */
+final class OutputTrees {
+  /** The only fields that may differ between two runs of one conversion. */
+  private static final Pattern TIMESTAMPS = Pattern.compile("\"(planned_at|finished_at|committed_at)\": \"[^\"]*\"");
+  private static final List<String> TIMESTAMPED = List.of("conversion_report.json", "_SUCCESS");
+
+  private OutputTrees() {}
+
+  /**
+   * Same files with the same bytes; the report and the commit marker may differ only in their
+   * timestamps. Also checks the folder holds shards, so two empty folders do not pass.
+   */
+  static void assertSameOutput(Path expected, Path actual) {
+    List<String> expectedFiles = files(expected);
+    assertEquals(expectedFiles, files(actual), "files under " + actual + " vs " + expected);
+    assertTrue(expectedFiles.stream().anyMatch(f -> f.endsWith(".safetensors")), "no shard under " + expected);
+    assertTrue(expectedFiles.contains("_SUCCESS"), "no commit marker under " + expected);
+    for (String file : expectedFiles) {
+      byte[] want = read(expected.resolve(file));
+      byte[] got = read(actual.resolve(file));
+      if (TIMESTAMPED.contains(Path.of(file).getFileName().toString())) {
+        assertEquals(withoutTimestamps(want), withoutTimestamps(got), file + " differs beyond its timestamps");
+      } else if (!Arrays.equals(want, got)) {
+        fail(file + " differs: " + want.length + " bytes under " + expected + ", " + got.length + " under " + actual);
+      }
+    }
+  }
+
+  private static String withoutTimestamps(byte[] json) {
+    return TIMESTAMPS.matcher(new String(json, StandardCharsets.UTF_8)).replaceAll("\"$1\": \"-\"");
+  }
+
+  private static List<String> files(Path root) {
+    try (Stream<Path> walk = Files.walk(root)) {
+      return walk.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static byte[] read(Path file) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
