@@ -5,5 +5,7 @@ public enum RunnerChoice {
   /** Beam's embedded DirectRunner: no setup, this JVM only. */
   direct,
   /** Beam's classic SparkRunner: embedded local[N] or a standalone cluster. */
-  spark
+  spark,
+  /** Google Cloud Dataflow: only in a build with the Dataflow runner ({@code mvn -Pdataflow package}). */
+  dataflow
 }

@@ -3,6 +3,7 @@ package org.sat2diffusers.pipeline.runner;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.security.CodeSource;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.runners.spark.SparkPipelineOptions;
@@ -23,10 +24,16 @@ public final class RunnerOptions {
 
   @Spec(Spec.Target.MIXEE) CommandSpec command;
 
-  @Option(names = "--runner", defaultValue = "direct", paramLabel = "direct|spark",
+  @Option(names = "--runner", defaultValue = "direct", paramLabel = "direct|spark|dataflow",
       description = "direct: Beam's embedded runner, in this JVM. spark: Beam's Spark runner on --spark-master."
-          + " Default: ${DEFAULT-VALUE}.")
+          + " dataflow: Google Cloud Dataflow (a build with -Pdataflow; set project, region and tempLocation"
+          + " with --beam-option). Default: ${DEFAULT-VALUE}.")
   RunnerChoice runner;
+
+  @Option(names = "--beam-option", paramLabel = "NAME=VALUE",
+      description = "Any Beam pipeline option for the runner, e.g. --beam-option project=my-project"
+          + " --beam-option region=europe-west4 --beam-option tempLocation=gs://bucket/tmp. Repeatable.")
+  List<String> beamOptions = new ArrayList<>();
 
   @Option(names = "--spark-master", paramLabel = "local[N]|spark://HOST:PORT", converter = SparkMasters.Converter.class,
       description = "With --runner spark: local[N] runs Spark embedded with N threads, spark://HOST:PORT"
@@ -36,12 +43,15 @@ public final class RunnerOptions {
 
   /** The options for {@code Pipeline.create}, for the chosen runner. */
   public PipelineOptions pipelineOptions() {
+    if (runner == RunnerChoice.dataflow) {
+      return dataflowOptions();
+    }
     if (runner == RunnerChoice.direct) {
-      PipelineOptions options = PipelineOptionsFactory.create();
+      PipelineOptions options = beamOptions();
       options.setRunner(DirectRunner.class);
       return options;
     }
-    SparkPipelineOptions options = PipelineOptionsFactory.as(SparkPipelineOptions.class);
+    SparkPipelineOptions options = beamOptions().as(SparkPipelineOptions.class);
     options.setRunner(SparkRunner.class);
     options.setAppName("sat2diffusers");
     String master = effectiveSparkMaster();
@@ -53,6 +63,40 @@ public final class RunnerOptions {
       options.setFilesToStage(List.of(ownJar.toString()));
     }
     return options;
+  }
+
+  /** The --beam-option values, parsed by Beam (unknown names and bad values are its usage errors). */
+  private PipelineOptions beamOptions() {
+    return PipelineOptionsFactory.fromArgs(beamOptionArgs(beamOptions)).create();
+  }
+
+  /**
+   * Dataflow options by runner name: the runner registers itself only in a build with the Dataflow
+   * profile, so this module needs no compile-time dependency on it.
+   */
+  private PipelineOptions dataflowOptions() {
+    List<String> args = new ArrayList<>(List.of(beamOptionArgs(beamOptions)));
+    args.add(0, "--runner=DataflowRunner");
+    try {
+      return PipelineOptionsFactory.fromArgs(args.toArray(String[]::new)).create();
+    } catch (IllegalArgumentException e) {
+      if (e.getMessage() != null && e.getMessage().contains("Unknown 'runner'")) {
+        throw new IllegalArgumentException("--runner dataflow needs a build with the Dataflow runner:"
+            + " mvn -B -Pdataflow -DskipTests package (see deploy/dataflow/README.md)");
+      }
+      throw e;
+    }
+  }
+
+  private static String[] beamOptionArgs(List<String> nameValues) {
+    List<String> args = new ArrayList<>();
+    for (String nv : nameValues) {
+      if (!nv.matches("[A-Za-z][A-Za-z0-9]*=.*")) {
+        throw new IllegalArgumentException("--beam-option " + nv + ": expected NAME=VALUE, e.g. project=my-project");
+      }
+      args.add("--" + nv);
+    }
+    return args.toArray(String[]::new);
   }
 
   private String effectiveSparkMaster() {
@@ -69,7 +113,7 @@ public final class RunnerOptions {
 
   /** Whether the workers run on this machine (and so share its temp folder with the driver). */
   public boolean workersAreLocal() {
-    return runner == RunnerChoice.direct || SparkMasters.isLocal(effectiveSparkMaster());
+    return runner == RunnerChoice.direct || runner == RunnerChoice.spark && SparkMasters.isLocal(effectiveSparkMaster());
   }
 
   private boolean sparkMasterGiven() {

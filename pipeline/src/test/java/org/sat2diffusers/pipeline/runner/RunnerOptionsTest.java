@@ -78,6 +78,22 @@ class RunnerOptionsTest {
   }
 
   @Test
+  void dataflowWithoutTheDataflowBuildSaysHowToGetIt() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse("--runner", "dataflow", "--beam-option", "project=p", "--beam-option", "region=r"));
+    assertTrue(e.getMessage().contains("-Pdataflow"), e.getMessage());
+  }
+
+  @Test
+  void beamOptionsReachTheRunnersOptions() {
+    PipelineOptions options = parse("--beam-option", "tempLocation=/shared/tmp", "--beam-option", "jobName=nightly");
+    assertEquals("/shared/tmp", options.getTempLocation());
+    assertEquals("nightly", options.getJobName());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("--beam-option", "oops"));
+    assertTrue(e.getMessage().contains("NAME=VALUE"), e.getMessage());
+  }
+
+  @Test
   void underSparkSubmitItsMasterIsUsed() {
     System.setProperty(RunnerOptions.SUBMITTED_MASTER_PROPERTY, "spark://127.0.0.1:7077");
     assertEquals("spark://127.0.0.1:7077", parse("--runner", "spark").as(SparkPipelineOptions.class).getSparkMaster());
@@ -89,7 +105,7 @@ class RunnerOptionsTest {
   @Test
   void helpDocumentsBothOptions() {
     String help = cli.getUsageMessage();
-    assertTrue(help.contains("--runner=direct|spark"), help);
+    assertTrue(help.contains("--runner=direct|spark|dataflow"), help);
     assertTrue(help.contains("--spark-master=local[N]|spark://HOST:PORT"), help);
     assertTrue(help.contains("Default: local[" + Runtime.getRuntime().availableProcessors() + "]"), help);
   }
