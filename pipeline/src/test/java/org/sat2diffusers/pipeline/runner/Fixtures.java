@@ -16,12 +16,13 @@ final class Fixtures {
     }
   }
 
-  /** The CogVideoX-2B full fine-tune (run folder, so its 'latest'), and the 1.5 I2V LoRA with T5. */
+  /**
+   * Every fixture run below testdata/sat, every iteration, in one run (issue 4's acceptance): five
+   * checkpoints of four families, full fine-tune, LoRA, released layout, with and without T5.
+   */
   static List<Case> cases() {
     Path sat = testdata().resolve("sat");
-    return List.of(
-        new Case("cogvideox-2b-sft", List.of("--source", sat.resolve("cogvideox-2b-sft").toString())),
-        new Case("cogvideox1.5-5b-i2v-lora", List.of("--source", sat.resolve("cogvideox1.5-5b-i2v-lora").toString())));
+    return List.of(new Case("all-fixture-runs", List.of("--source-root", sat.toString(), "--iterations", "all")));
   }
 
   /** testdata/: the {@code testdata.dir} property Surefire and Failsafe set, else found walking up. */
