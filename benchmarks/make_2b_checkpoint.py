@@ -4,11 +4,15 @@ Same key names as testdata/sat/cogvideox-2b-sft (transformer part), CogVideoX-2B
 30 layers, hidden 1920, 30 heads, time embedding 512, T5 width 4096, fp16, about 3.4 GB,
 wrapped as DeepSpeed saves it ({"module": state_dict, ...}).
 
-Usage: /usr/bin/python3 benchmarks/make_2b_checkpoint.py [OUT]   (default /work/bench-data/cogvideox-2b-like.pt)
+With --lora-rank R the attention's query_key_value and dense are SAT lora2 modules (as
+testdata/sat/cogvideox-5b-lora): `original.weight`/`original.bias` plus `matrix_A.<i>` [R, in] and
+`matrix_B.<i>` [out/p, R], p = 3 for query_key_value and 1 for dense.
+
+Usage: /usr/bin/python3 benchmarks/make_2b_checkpoint.py [--lora-rank R] [OUT]
+       (default OUT /work/bench-data/cogvideox-2b-like.pt)
 """
 import argparse
 import collections
-import sys
 
 import torch
 
@@ -22,16 +26,28 @@ def tensor(*shape):
     return torch.empty(shape, dtype=torch.float16).uniform_(-0.02, 0.02)
 
 
-def state_dict():
+def linear(sd, module, out_features, in_features, lora_rank, parts):
+    """A Linear's weight and bias, or with lora_rank a SAT lora2 module of `parts` A/B pairs."""
+    if not lora_rank:
+        sd[module + ".weight"] = tensor(out_features, in_features)
+        sd[module + ".bias"] = tensor(out_features)
+        return
+    sd[module + ".original.weight"] = tensor(out_features, in_features)
+    sd[module + ".original.bias"] = tensor(out_features)
+    for i in range(parts):
+        sd[module + f".matrix_A.{i}"] = tensor(lora_rank, in_features)
+    for i in range(parts):
+        sd[module + f".matrix_B.{i}"] = tensor(out_features // parts, lora_rank)
+
+
+def state_dict(lora_rank=0):
     sd = collections.OrderedDict()
     for i in range(LAYERS):
         layer = f"{PREFIX}transformer.layers.{i}."
         sd[layer + "input_layernorm.weight"] = tensor(HIDDEN)
         sd[layer + "input_layernorm.bias"] = tensor(HIDDEN)
-        sd[layer + "attention.query_key_value.weight"] = tensor(3 * HIDDEN, HIDDEN)
-        sd[layer + "attention.query_key_value.bias"] = tensor(3 * HIDDEN)
-        sd[layer + "attention.dense.weight"] = tensor(HIDDEN, HIDDEN)
-        sd[layer + "attention.dense.bias"] = tensor(HIDDEN)
+        linear(sd, layer + "attention.query_key_value", 3 * HIDDEN, HIDDEN, lora_rank, 3)
+        linear(sd, layer + "attention.dense", HIDDEN, HIDDEN, lora_rank, 1)
         sd[layer + "post_attention_layernorm.weight"] = tensor(HIDDEN)
         sd[layer + "post_attention_layernorm.bias"] = tensor(HIDDEN)
         sd[layer + "mlp.dense_h_to_4h.weight"] = tensor(4 * HIDDEN, HIDDEN)
@@ -67,9 +83,13 @@ def state_dict():
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "/work/bench-data/cogvideox-2b-like.pt"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default="/work/bench-data/cogvideox-2b-like.pt")
+    parser.add_argument("--lora-rank", type=int, default=0, help="SAT lora2 rank of the attention (0: no LoRA)")
+    cli = parser.parse_args()
+    out = cli.out
     torch.manual_seed(0)
-    sd = state_dict()
+    sd = state_dict(cli.lora_rank)
     checkpoint = {
         "module": sd,
         "param_shapes": [collections.OrderedDict((k, v.shape) for k, v in sd.items())],

@@ -5,6 +5,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
@@ -13,13 +15,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RangeSink;
 
 /**
  * Streams a safetensors file laid out by a {@link SafetensorsHeader}: the header is written at once,
  * then each tensor's bytes arrive through {@link #tensor(String)} and are checked to be exactly the
  * tensor's byte count. On a {@link FileChannel} tensors may come in any order, also from several
  * threads at once (positional writes); on a plain channel they must come in layout order. Only a
- * caller-sized buffer is ever held. Optionally computes sha256 digests as the bytes go by.
+ * caller-sized buffer is ever held. Optionally computes sha256 digests: of a tensor as its bytes go
+ * by; of the whole file as they go by on a plain channel, and on a {@link FileChannel} by reading
+ * back, in file order, each tensor once it and all before it are complete (the page cache serves it).
+ * A positional writer given the file's {@link Path} also takes byte ranges zero-copy: the tensor
+ * sinks are {@link RangeSink}s.
  */
 public final class SafetensorsWriter {
   /** Which sha256 digests to compute. */
@@ -27,7 +36,7 @@ public final class SafetensorsWriter {
     NONE,
     /** Of each tensor's bytes. */
     TENSORS,
-    /** Of each tensor's bytes and of the whole file; tensors must then come in layout order. */
+    /** Of each tensor's bytes and of the whole file. */
     TENSORS_AND_FILE
   }
 
@@ -46,22 +55,29 @@ public final class SafetensorsWriter {
 
   private enum State { PENDING, OPEN, DONE }
 
+  private static final int READ_BACK_BYTES = 1 << 20;
+
   private final String path;
   private final SafetensorsHeader header;
   private final Target target;
   private final FileChannel positional; // null for a sequential target
+  private final Path transferFile; // reopened per zero-copy transfer; null: no transfers
   private final Digests digests;
   private final MessageDigest fileDigest;
   private final Map<String, State> states = new HashMap<>();
   private final Map<String, String> tensorSha256 = new HashMap<>();
   private int nextInLayout; // index into header.entries(), when the order is enforced
+  private final ReentrantLock fileHashing = new ReentrantLock();
+  private int nextToHash; // index into header.entries(): the file digest covers the ones before it
+  private final ThreadLocal<byte[]> readBack = ThreadLocal.withInitial(() -> new byte[READ_BACK_BYTES]);
 
   private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
-      Digests digests) throws IOException {
+      Path transferFile, Digests digests) throws IOException {
     this.path = path;
     this.header = header;
     this.target = target;
     this.positional = positional;
+    this.transferFile = transferFile;
     this.digests = digests;
     this.fileDigest = digests == Digests.TENSORS_AND_FILE ? sha256() : null;
     header.entries().forEach(e -> states.put(e.name(), State.PENDING));
@@ -79,13 +95,26 @@ public final class SafetensorsWriter {
    */
   public static SafetensorsWriter positional(String path, SafetensorsHeader header, FileChannel channel, Digests digests)
       throws IOException {
-    Target target = (bytes, position) -> {
+    return new SafetensorsWriter(path, header, positionalTarget(channel), channel, null, digests);
+  }
+
+  /**
+   * As {@link #positional(String, SafetensorsHeader, FileChannel, Digests)} on {@code channel}, which
+   * is open for reading and writing on the local {@code file}; byte ranges of local inputs then go
+   * into it zero-copy ({@link RangeSink}).
+   */
+  public static SafetensorsWriter positional(Path file, SafetensorsHeader header, FileChannel channel, Digests digests)
+      throws IOException {
+    return new SafetensorsWriter(file.toString(), header, positionalTarget(channel), channel, file, digests);
+  }
+
+  private static Target positionalTarget(FileChannel channel) {
+    return (bytes, position) -> {
       long at = position;
       while (bytes.hasRemaining()) {
         at += channel.write(bytes, at);
       }
     };
-    return new SafetensorsWriter(path, header, target, channel, digests);
   }
 
   /** Writes to {@code channel} from its current position on; tensors must come in layout order. */
@@ -96,13 +125,13 @@ public final class SafetensorsWriter {
         channel.write(bytes);
       }
     };
-    return new SafetensorsWriter(path, header, target, null, digests);
+    return new SafetensorsWriter(path, header, target, null, null, digests);
   }
 
   /**
-   * The sink for one tensor's bytes. Closing it checks the byte count; a tensor of 0 bytes must
-   * still be opened and closed. In enforced order (sequential target or file digest) the previous
-   * tensor's sink must be closed first.
+   * The sink for one tensor's bytes, also a {@link RangeSink}. Closing it checks the byte count; a
+   * tensor of 0 bytes must still be opened and closed. On a sequential target the previous tensor's
+   * sink must be closed first.
    */
   public synchronized OutputStream tensor(String name) {
     State state = states.get(name);
@@ -116,7 +145,7 @@ public final class SafetensorsWriter {
       SafetensorsEntry expected = header.entries().get(nextInLayout);
       if (!expected.name().equals(name) || states.containsValue(State.OPEN)) {
         throw new IllegalStateException(path + ": tensor '" + name + "' out of layout order; expected '"
-            + expected.name() + "' next" + (positional == null ? " (sequential target)" : " (file digest requested)"));
+            + expected.name() + "' next (sequential target)");
       }
       nextInLayout++;
     }
@@ -133,6 +162,7 @@ public final class SafetensorsWriter {
     }
     if (positional != null) {
       positional.truncate(header.fileSize());
+      hashCompletedPrefix();
     }
     Map<String, String> digestsInLayoutOrder = new LinkedHashMap<>();
     for (SafetensorsEntry e : header.entries()) {
@@ -145,13 +175,59 @@ public final class SafetensorsWriter {
   }
 
   private boolean orderEnforced() {
-    return positional == null || digests == Digests.TENSORS_AND_FILE;
+    return positional == null;
   }
 
-  private synchronized void completed(String name, MessageDigest digest) {
-    states.put(name, State.DONE);
-    if (digest != null) {
-      tensorSha256.put(name, HexFormat.of().formatHex(digest.digest()));
+  private void completed(String name, MessageDigest digest) throws IOException {
+    synchronized (this) {
+      states.put(name, State.DONE);
+      if (digest != null) {
+        tensorSha256.put(name, HexFormat.of().formatHex(digest.digest()));
+      }
+    }
+    if (positional != null && fileDigest != null) {
+      hashCompletedPrefix();
+    }
+  }
+
+  /**
+   * Extends the positional file digest over the tensors complete from the start of the layout. One
+   * thread hashes at a time; the others go on writing. The re-check after unlocking catches a tensor
+   * completed while the lock was held (its writer found the lock taken).
+   */
+  private void hashCompletedPrefix() throws IOException {
+    if (fileDigest == null) {
+      return;
+    }
+    while (nextReadyToHash() && fileHashing.tryLock()) {
+      try {
+        while (nextReadyToHash()) {
+          SafetensorsEntry e = header.entries().get(nextToHash);
+          readBack(e.offset(), e.byteLength(), fileDigest);
+          nextToHash++;
+        }
+      } finally {
+        fileHashing.unlock();
+      }
+    }
+  }
+
+  private synchronized boolean nextReadyToHash() {
+    return nextToHash < header.entries().size() && states.get(header.entries().get(nextToHash).name()) == State.DONE;
+  }
+
+  /** Feeds {@code length} bytes of the positional target at {@code position} to {@code digest}. */
+  private void readBack(long position, long length, MessageDigest digest) throws IOException {
+    byte[] buffer = readBack.get();
+    for (long done = 0; done < length; ) {
+      ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, (int) Math.min(buffer.length, length - done));
+      while (bytes.hasRemaining()) {
+        if (positional.read(bytes, position + done + bytes.position()) < 0) {
+          throw new IOException(path + ": ended at " + (position + done + bytes.position()) + " while reading back");
+        }
+      }
+      digest.update(buffer, 0, bytes.position());
+      done += bytes.position();
     }
   }
 
@@ -164,7 +240,7 @@ public final class SafetensorsWriter {
   }
 
   /** Writes one tensor's bytes at its planned place, counting them. */
-  private final class TensorOutput extends OutputStream {
+  private final class TensorOutput extends OutputStream implements RangeSink {
     private final SafetensorsEntry entry;
     private final MessageDigest digest = digests == Digests.NONE ? null : sha256();
     private long written;
@@ -181,20 +257,45 @@ public final class SafetensorsWriter {
 
     @Override
     public void write(byte[] bytes, int offset, int length) throws IOException {
+      checkRoom(length);
+      target.write(ByteBuffer.wrap(bytes, offset, length), entry.offset() + written);
+      written += length;
+      if (digest != null) {
+        digest.update(bytes, offset, length);
+      }
+      if (fileDigest != null && positional == null) {
+        fileDigest.update(bytes, offset, length); // sequential, so this is file order
+      }
+    }
+
+    /** Zero-copy into the local file through a channel of its own (its own position), then hashed by reading back. */
+    @Override
+    public boolean transferFrom(RandomAccessInput in, long position, long length) throws IOException {
+      if (transferFile == null) {
+        return false;
+      }
+      checkRoom(length);
+      long at = entry.offset() + written;
+      try (FileChannel out = FileChannel.open(transferFile, StandardOpenOption.WRITE)) {
+        out.position(at);
+        if (!in.transferTo(position, length, out)) {
+          return false;
+        }
+      }
+      written += length;
+      if (digest != null) {
+        readBack(at, length, digest);
+      }
+      return true;
+    }
+
+    private void checkRoom(long length) throws IOException {
       if (closed) {
         throw new IOException(path + ": tensor '" + entry.name() + "': write after close");
       }
       if (length > entry.byteLength() - written) {
         throw new IOException(path + ": tensor '" + entry.name() + "' takes " + entry.byteLength()
             + " bytes; got " + (written + length) + " so far");
-      }
-      target.write(ByteBuffer.wrap(bytes, offset, length), entry.offset() + written);
-      written += length;
-      if (digest != null) {
-        digest.update(bytes, offset, length);
-      }
-      if (fileDigest != null) {
-        fileDigest.update(bytes, offset, length); // order is enforced, so this is file order
       }
     }
 

@@ -3,6 +3,7 @@ package org.sat2diffusers.io.storage;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 
 /** A {@link RandomAccessInput} over a seekable channel: position, then read until the buffer is full. */
@@ -31,17 +32,38 @@ final class ChannelInput implements RandomAccessInput {
 
   @Override
   public void readFully(long position, byte[] buffer, int offset, int length) throws IOException {
-    if (position < 0 || length < 0 || position > size() - length) {
-      throw new EOFException(
-          path + ": cannot read " + length + " bytes at offset " + position + ", the file has " + size()
-              + " bytes");
-    }
+    checkRange(position, length);
     channel.position(position);
     ByteBuffer target = ByteBuffer.wrap(buffer, offset, length);
     while (target.hasRemaining()) {
       if (channel.read(target) < 0) {
         throw new EOFException(path + ": file ended at offset " + (position + target.position() - offset));
       }
+    }
+  }
+
+  /** Local files: {@link FileChannel#transferTo} (sendfile on Linux), no copy through the Java heap. */
+  @Override
+  public boolean transferTo(long position, long length, FileChannel target) throws IOException {
+    if (!(channel instanceof FileChannel file)) {
+      return false;
+    }
+    checkRange(position, length);
+    for (long done = 0; done < length; ) {
+      long n = file.transferTo(position + done, length - done, target);
+      if (n <= 0) {
+        throw new EOFException(path + ": file ended at offset " + (position + done));
+      }
+      done += n;
+    }
+    return true;
+  }
+
+  private void checkRange(long position, long length) throws IOException {
+    if (position < 0 || length < 0 || position > size() - length) {
+      throw new EOFException(
+          path + ": cannot read " + length + " bytes at offset " + position + ", the file has " + size()
+              + " bytes");
     }
   }
 

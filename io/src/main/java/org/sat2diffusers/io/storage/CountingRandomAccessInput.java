@@ -1,8 +1,9 @@
 package org.sat2diffusers.io.storage;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 
-/** Counts the bytes and calls that go through {@link #readFully}: how we check that a reader stays lazy. */
+/** Counts the bytes and calls that go through {@link #readFully} and {@link #transferTo}: how we check that a reader stays lazy. */
 public final class CountingRandomAccessInput extends ForwardingRandomAccessInput {
   private long bytesRead;
   private long readCalls;
@@ -24,5 +25,15 @@ public final class CountingRandomAccessInput extends ForwardingRandomAccessInput
     readCalls++;
     bytesRead += length;
     super.readFully(position, buffer, offset, length);
+  }
+
+  @Override
+  public boolean transferTo(long position, long length, FileChannel target) throws IOException {
+    boolean transferred = super.transferTo(position, length, target);
+    if (transferred) {
+      readCalls++;
+      bytesRead += length;
+    }
+    return transferred;
   }
 }

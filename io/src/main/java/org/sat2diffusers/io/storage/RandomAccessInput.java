@@ -2,6 +2,7 @@ package org.sat2diffusers.io.storage;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 
 /**
  * Positional reads from one file, whatever stores it. Everything the readers need is seek + read, so
@@ -20,4 +21,14 @@ public interface RandomAccessInput extends Closeable {
    * EOFException naming the path when the file ends first.
    */
   void readFully(long position, byte[] buffer, int offset, int length) throws IOException;
+
+  /**
+   * Optional zero-copy path: writes {@code length} bytes found at {@code position} into {@code
+   * target} at its current position, in the kernel where the platform can (local file to local
+   * file). Returns false, having written nothing, when this input has no such path; the caller then
+   * reads through a buffer. Errors as {@link #readFully}.
+   */
+  default boolean transferTo(long position, long length, FileChannel target) throws IOException {
+    return false;
+  }
 }

@@ -38,6 +38,7 @@ import org.sat2diffusers.io.safetensors.SafetensorsWriter.Digests;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter.Written;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.storage.RangeSink;
 
 class SafetensorsWriterTest {
   private static final Map<String, String> EXTRA = new LinkedHashMap<>(Map.of("source", "sat iteration 1000"));
@@ -92,6 +93,88 @@ class SafetensorsWriterTest {
       assertTrue(written.fileSha256().isEmpty());
     }
     assertArrayEquals(Tensors.resource("reference.safetensors"), Files.readAllBytes(path));
+  }
+
+  @Test
+  void positionalFileDigestWithTensorsFromSeveralThreadsInAnyOrder() throws Exception {
+    SafetensorsHeader header = referenceHeader(EXTRA);
+    Path path = dir.resolve("digested.safetensors");
+    List<SafetensorsEntry> reversed = new ArrayList<>(header.entries());
+    Collections.reverse(reversed);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    Written written;
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digests.TENSORS_AND_FILE);
+      List<Future<?>> jobs = new ArrayList<>();
+      for (SafetensorsEntry e : reversed) {
+        jobs.add(pool.submit(() -> {
+          writeAll(writer, List.of(e));
+          return null;
+        }));
+      }
+      for (Future<?> job : jobs) {
+        job.get();
+      }
+      written = writer.finish();
+    } finally {
+      pool.shutdown();
+    }
+    byte[] file = Files.readAllBytes(path);
+    assertEquals(sha256(file), written.fileSha256().orElseThrow());
+    for (SafetensorsEntry e : header.entries()) {
+      assertEquals(sha256(Tensors.bytes(e.name())), written.tensorSha256().get(e.name()), e.name());
+    }
+  }
+
+  @Test
+  void rangesOfALocalInputGoZeroCopyIntoALocalFile() throws IOException {
+    SafetensorsHeader header = referenceHeader(Map.of());
+    // the source: every tensor's bytes after a 3-byte gap, so offsets differ between the files
+    Path source = dir.resolve("source.bin");
+    ByteArrayOutputStream sourceBytes = new ByteArrayOutputStream();
+    Map<String, Long> offsets = new LinkedHashMap<>();
+    for (SafetensorsEntry e : header.entries()) {
+      sourceBytes.write(new byte[] {7, 7, 7});
+      offsets.put(e.name(), (long) sourceBytes.size());
+      sourceBytes.write(Tensors.bytes(e.name()));
+    }
+    Files.write(source, sourceBytes.toByteArray());
+    Path path = dir.resolve("transferred.safetensors");
+    Written written;
+    try (RandomAccessInput in = RandomAccessInputs.open(source.toString());
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
+      SafetensorsWriter writer = SafetensorsWriter.positional(path, header, channel, Digests.TENSORS_AND_FILE);
+      for (SafetensorsEntry e : header.entries()) {
+        try (OutputStream out = writer.tensor(e.name())) {
+          assertTrue(((RangeSink) out).transferFrom(in, offsets.get(e.name()), e.byteLength()), e.name());
+        }
+      }
+      written = writer.finish();
+    }
+    assertArrayEquals(Tensors.resource("reference.safetensors"), Files.readAllBytes(path));
+    assertEquals(sha256(Tensors.resource("reference.safetensors")), written.fileSha256().orElseThrow());
+    for (SafetensorsEntry e : header.entries()) {
+      assertEquals(sha256(Tensors.bytes(e.name())), written.tensorSha256().get(e.name()), e.name());
+    }
+  }
+
+  @Test
+  void withoutTheFilesPathThereIsNoZeroCopy() throws IOException {
+    SafetensorsHeader header = referenceHeader(Map.of());
+    Path source = dir.resolve("source.bin");
+    Files.write(source, new byte[64]);
+    Path path = dir.resolve("plain.safetensors");
+    try (RandomAccessInput in = RandomAccessInputs.open(source.toString());
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digests.NONE);
+      SafetensorsEntry first = header.entries().get(0);
+      try (OutputStream out = writer.tensor(first.name())) {
+        assertTrue(!((RangeSink) out).transferFrom(in, 0, Math.min(8, first.byteLength())));
+        out.write(Tensors.bytes(first.name()));
+      }
+    }
   }
 
   @Test

@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -41,6 +43,28 @@ class RandomAccessInputsTest {
         assertArrayEquals(Arrays.copyOfRange(all, 900, 1000), Arrays.copyOfRange(buffer, 5, 105));
       }
     }
+  }
+
+  @Test
+  void transfersALocalRangeIntoAFileChannelAtItsPosition() throws IOException {
+    byte[] bytes = new byte[1000];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = (byte) (i * 7);
+    }
+    Path source = dir.resolve("source.bin");
+    Files.write(source, bytes);
+    Path target = dir.resolve("target.bin");
+    try (RandomAccessInput in = new CountingRandomAccessInput(RandomAccessInputs.open(source.toString()));
+        FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      out.position(5);
+      assertTrue(in.transferTo(100, 300, out));
+      assertEquals(300, ((CountingRandomAccessInput) in).bytesRead());
+      EOFException e = assertThrows(EOFException.class, () -> in.transferTo(900, 200, out));
+      assertTrue(e.getMessage().contains(source.toString()), e.getMessage());
+    }
+    byte[] written = Files.readAllBytes(target);
+    assertEquals(305, written.length);
+    assertArrayEquals(Arrays.copyOfRange(bytes, 100, 400), Arrays.copyOfRange(written, 5, 305));
   }
 
   @Test

@@ -1,7 +1,12 @@
 package org.sat2diffusers.pipeline.steps;
 
+import java.io.IOException;
+import java.net.URI;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -32,7 +37,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes every planned shard, in parallel across checkpoints and shards: range-reads exactly the
- * source bytes its tensors need and streams the safetensors file into the staging folder.
+ * source bytes its tensors need and writes the safetensors file into the staging folder. A local
+ * shard is also written in parallel within itself (tensors at their planned offsets, plain copies
+ * zero-copy) and synced to disk; other stores (s3://, hdfs://, ...) get one stream through Beam's
+ * {@link FileSystems}.
  */
 public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionTuple> {
   public static final TupleTag<KV<String, ShardResult>> WRITTEN = new TupleTag<>() {};
@@ -51,6 +59,8 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
   static class WriteShardFn extends DoFn<ShardTask, KV<String, ShardResult>> {
     private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
+    /** Threads per local shard: the hashing (a file digest and one per tensor) is what keeps a core busy. */
+    private static final int THREADS_PER_LOCAL_SHARD = Math.max(2, Runtime.getRuntime().availableProcessors());
     private final Counter shards = Metrics.counter(RunCounters.NAMESPACE, RunCounters.SHARDS_WRITTEN);
     private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
     private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
@@ -59,21 +69,24 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
     @ProcessElement
     public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options) {
       ShardFileWriter.Written written;
-      List<CountingRandomAccessInput> opened = new ArrayList<>();
+      List<CountingRandomAccessInput> opened = Collections.synchronizedList(new ArrayList<>());
       SourceOpener counting = file -> {
         CountingRandomAccessInput in = new CountingRandomAccessInput(RandomAccessInputs.open(file));
         opened.add(in);
         return in;
       };
-      try (WritableByteChannel channel =
-          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY)) {
-        written = ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), counting, channel);
+      try {
+        written = write(task, counting);
       } catch (Exception e) {
         out.get(Outcomes.TAG).output(
             Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
         return;
       }
-      bytesRead.inc(opened.stream().mapToLong(CountingRandomAccessInput::bytesRead).sum());
+      long read;
+      synchronized (opened) {
+        read = opened.stream().mapToLong(CountingRandomAccessInput::bytesRead).sum();
+      }
+      bytesRead.inc(read);
       shards.inc();
       bytes.inc(written.fileBytes());
       tensors.inc(task.tensors().size());
@@ -85,6 +98,26 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(),
           new ShardResult(task.checkpointId(), task.path(), written.fileBytes(), written.sha256(), written.tensorSha256())));
+    }
+
+    private static ShardFileWriter.Written write(ShardTask task, SourceOpener opener) throws IOException {
+      Path local = localPath(task.path());
+      if (local != null) {
+        return ShardFileWriter.writeLocal(local, task.tensors(), task.metadata(), opener, THREADS_PER_LOCAL_SHARD);
+      }
+      try (WritableByteChannel channel =
+          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY)) {
+        return ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), opener, channel);
+      }
+    }
+
+    /** The local file a path names (plain path or file: URI), or null for another store. */
+    private static Path localPath(String path) {
+      String scheme = FileSystems.matchNewResource(path, false).getScheme();
+      if (!"file".equals(scheme)) {
+        return null;
+      }
+      return path.startsWith("file:") ? Paths.get(URI.create(path)) : Paths.get(path);
     }
   }
 }

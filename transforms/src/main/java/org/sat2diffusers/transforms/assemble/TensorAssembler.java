@@ -14,6 +14,7 @@ import org.sat2diffusers.io.dtype.DtypeConversions;
 import org.sat2diffusers.io.dtype.Shapes;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RangeSink;
 import org.sat2diffusers.transforms.lora.LoraMergeKernel;
 import org.sat2diffusers.transforms.plan.LoraDelta;
 import org.sat2diffusers.transforms.plan.OutputTensor;
@@ -21,15 +22,20 @@ import org.sat2diffusers.transforms.plan.OutputTensor;
 /**
  * Executes output tensor recipes: reads the source ranges, applies the cast and the LoRA merge, and
  * streams the bytes out. Memory is bounded by the buffer size (plus one LoRA part's A and B), never
- * by the tensor. Opens each source file once and keeps it open until {@link #close}.
- * Not thread-safe: use one per writer.
+ * by the tensor. Plain copies into a {@link RangeSink} go zero-copy where the sink and the source
+ * allow it. Opens each source file once and keeps it open until {@link #close}; reuses its buffers.
+ * Not thread-safe: use one per writing thread.
  */
 public final class TensorAssembler implements Closeable {
-  public static final int DEFAULT_BUFFER_BYTES = 1 << 20;
+  public static final int DEFAULT_BUFFER_BYTES = 4 << 20;
 
   private final SourceOpener opener;
   private final int bufferBytes;
   private final Map<String, RandomAccessInput> inputs = new HashMap<>();
+  private byte[] bytesIn = new byte[0];
+  private byte[] bytesOut = new byte[0];
+  private float[] floats = new float[0];
+  private float[] product = new float[0];
 
   public TensorAssembler(SourceOpener opener) {
     this(opener, DEFAULT_BUFFER_BYTES);
@@ -45,12 +51,15 @@ public final class TensorAssembler implements Closeable {
   }
 
   /** Writes the tensor's bytes ({@link OutputTensor#byteLength()} of them) to {@code out}; does not close it. */
-  public void write(OutputTensor tensor, OutputStream out) throws IOException {
-    write(tensor, Channels.newChannel(out));
+  public void write(OutputTensor tensor, WritableByteChannel out) throws IOException {
+    write(tensor, Channels.newOutputStream(out));
   }
 
-  /** Writes the tensor's bytes ({@link OutputTensor#byteLength()} of them) to {@code out}; does not close it. */
-  public void write(OutputTensor tensor, WritableByteChannel out) throws IOException {
+  /**
+   * Writes the tensor's bytes ({@link OutputTensor#byteLength()} of them) to {@code out}; does not
+   * close it. A plain copy into a {@link RangeSink} is offered to it range by range first.
+   */
+  public void write(OutputTensor tensor, OutputStream out) throws IOException {
     long sourceBytes = tensor.sources().stream().mapToLong(ByteRange::length).sum();
     long needed = Shapes.byteLength(tensor.sourceDtype(), tensor.shape());
     if (sourceBytes != needed) {
@@ -62,41 +71,60 @@ public final class TensorAssembler implements Closeable {
     if (tensor.lora() != null) {
       mergeLora(tensor, source, out);
     } else if (tensor.isPlainCopy()) {
-      copy(sourceBytes, source, out);
+      if (!(out instanceof RangeSink sink) || !transfer(tensor.sources(), sink)) {
+        copy(sourceBytes, source, out);
+      }
     } else {
       cast(tensor, source, out);
     }
   }
 
-  private void copy(long bytes, RangeCursor source, WritableByteChannel out) throws IOException {
-    byte[] buf = new byte[(int) Math.min(bufferBytes, bytes)];
+  /**
+   * Offers every range to the sink; false when it takes none (then nothing was written). A sink that
+   * took the first range takes the others too: same input kinds, same target.
+   */
+  private boolean transfer(List<ByteRange> ranges, RangeSink sink) throws IOException {
+    for (int i = 0; i < ranges.size(); i++) {
+      ByteRange r = ranges.get(i);
+      if (!sink.transferFrom(input(r.file()), r.offset(), r.length())) {
+        if (i > 0) {
+          throw new IOException("zero-copy transfer of " + r.file() + " refused after an earlier range was taken");
+        }
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void copy(long bytes, RangeCursor source, OutputStream out) throws IOException {
+    byte[] buf = bytesIn((int) Math.min(bufferBytes, bytes));
     for (long done = 0; done < bytes; ) {
       int n = (int) Math.min(buf.length, bytes - done);
       source.read(buf, n);
-      writeFully(out, buf, n);
+      out.write(buf, 0, n);
       done += n;
     }
   }
 
-  private void cast(OutputTensor tensor, RangeCursor source, WritableByteChannel out) throws IOException {
+  private void cast(OutputTensor tensor, RangeCursor source, OutputStream out) throws IOException {
     Dtype from = tensor.sourceDtype();
     Dtype to = tensor.dtype();
     int perStep = (int) Math.max(1, Math.min(tensor.numel(), bufferBytes / Math.max(from.size(), to.size())));
-    byte[] in = new byte[perStep * from.size()];
-    byte[] encoded = new byte[perStep * to.size()];
-    float[] values = new float[perStep];
+    byte[] in = bytesIn(perStep * from.size());
+    byte[] encoded = bytesOut(perStep * to.size());
+    float[] values = floats(perStep);
     for (long done = 0; done < tensor.numel(); ) {
       int n = (int) Math.min(perStep, tensor.numel() - done);
       source.read(in, n * from.size());
       DtypeConversions.decode(from, ByteBuffer.wrap(in, 0, n * from.size()), values, n);
       DtypeConversions.encode(to, values, n, ByteBuffer.wrap(encoded));
-      writeFully(out, encoded, n * to.size());
+      out.write(encoded, 0, n * to.size());
       done += n;
     }
   }
 
   /** Row blocks of W, each widened to fp32, merged with its part's update, rounded once, written. */
-  private void mergeLora(OutputTensor tensor, RangeCursor source, WritableByteChannel out) throws IOException {
+  private void mergeLora(OutputTensor tensor, RangeCursor source, OutputStream out) throws IOException {
     LoraDelta lora = tensor.lora();
     List<Long> shape = tensor.shape();
     if (shape.size() != 2 || shape.get(1) != lora.inFeatures() || shape.get(0) != lora.parts() * lora.outPerPart()) {
@@ -109,10 +137,12 @@ public final class TensorAssembler implements Closeable {
     int rank = lora.rank();
     int blockRows = Math.max(1, Math.min(perPart, bufferBytes / (cols * 4)));
     Dtype from = tensor.sourceDtype();
-    byte[] in = new byte[blockRows * cols * from.size()];
-    byte[] encoded = new byte[blockRows * cols * tensor.dtype().size()];
-    float[] w = new float[blockRows * cols];
-    float[] acc = new float[cols];
+    byte[] in = bytesIn(blockRows * cols * from.size());
+    byte[] encoded = bytesOut(blockRows * cols * tensor.dtype().size());
+    float[] w = floats(blockRows * cols);
+    if (product.length < blockRows * cols) {
+      product = new float[blockRows * cols];
+    }
     for (int part = 0; part < lora.parts(); part++) {
       float[] a = readFloats(lora.dtype(), lora.a().get(part), Math.multiplyExact(rank, cols), tensor.name() + " A." + part);
       float[] b = readFloats(lora.dtype(), lora.b().get(part), Math.multiplyExact(perPart, rank), tensor.name() + " B." + part);
@@ -121,9 +151,9 @@ public final class TensorAssembler implements Closeable {
         int count = rows * cols;
         source.read(in, count * from.size());
         DtypeConversions.decode(from, ByteBuffer.wrap(in, 0, count * from.size()), w, count);
-        LoraMergeKernel.addDelta(w, rows, cols, a, b, row, rank, lora.scale(), acc);
+        LoraMergeKernel.addDelta(w, rows, cols, a, b, row, rank, lora.scale(), product);
         DtypeConversions.encode(tensor.dtype(), w, count, ByteBuffer.wrap(encoded));
-        writeFully(out, encoded, count * tensor.dtype().size());
+        out.write(encoded, 0, count * tensor.dtype().size());
       }
     }
   }
@@ -141,11 +171,25 @@ public final class TensorAssembler implements Closeable {
     return values;
   }
 
-  private static void writeFully(WritableByteChannel out, byte[] bytes, int length) throws IOException {
-    ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
-    while (buf.hasRemaining()) {
-      out.write(buf);
+  private byte[] bytesIn(int length) {
+    if (bytesIn.length < length) {
+      bytesIn = new byte[length];
     }
+    return bytesIn;
+  }
+
+  private byte[] bytesOut(int length) {
+    if (bytesOut.length < length) {
+      bytesOut = new byte[length];
+    }
+    return bytesOut;
+  }
+
+  private float[] floats(int length) {
+    if (floats.length < length) {
+      floats = new float[length];
+    }
+    return floats;
   }
 
   private RandomAccessInput input(String file) throws IOException {

@@ -2,11 +2,21 @@ package org.sat2diffusers.transforms.convert;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsHeader;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter;
@@ -17,7 +27,9 @@ import org.sat2diffusers.transforms.plan.OutputTensor;
 
 /**
  * Writes one safetensors file from tensor recipes: the header first (computed from the recipes),
- * then each tensor's bytes assembled from range reads of the sources, streamed, with checksums.
+ * then each tensor's bytes assembled from range reads of the sources, with checksums. Into any
+ * channel the tensors stream one after the other; into a local file several threads write tensors
+ * at their planned offsets at once (plain copies zero-copy), and the file is synced before returning.
  */
 public final class ShardFileWriter {
   /** What was written: file size, the file's sha256 and each tensor's. */
@@ -32,23 +44,120 @@ public final class ShardFileWriter {
   public static Written write(
       String label, List<OutputTensor> tensors, Map<String, String> metadata, SourceOpener opener, WritableByteChannel out)
       throws IOException {
-    List<TensorSpec> specs = new ArrayList<>(tensors.size());
-    Map<String, OutputTensor> byName = new HashMap<>();
-    for (OutputTensor t : tensors) {
-      specs.add(new TensorSpec(t.name(), t.dtype(), t.shape()));
-      byName.put(t.name(), t);
-    }
-    SafetensorsHeader header = SafetensorsHeader.plan(specs, metadata);
+    Map<String, OutputTensor> byName = byName(tensors);
+    SafetensorsHeader header = header(tensors, metadata);
     SafetensorsWriter writer =
         SafetensorsWriter.sequential(label, header, out, SafetensorsWriter.Digests.TENSORS_AND_FILE);
     try (TensorAssembler assembler = new TensorAssembler(opener)) {
       for (SafetensorsEntry e : header.entries()) {
-        try (OutputStream tensorOut = writer.tensor(e.name())) {
-          assembler.write(byName.get(e.name()), tensorOut);
-        }
+        writeTensor(writer, assembler, byName.get(e.name()));
       }
     }
-    SafetensorsWriter.Written written = writer.finish();
-    return new Written(written.fileSize(), written.fileSha256().orElseThrow(), written.tensorSha256());
+    return written(writer.finish());
+  }
+
+  /**
+   * Writes the local {@code file} (created or replaced, its folder created) with {@code threads}
+   * threads, each taking the next tensor in layout order and its own source inputs from {@code
+   * opener} (which must therefore be thread-safe). Returns once the file's data is on disk.
+   */
+  public static Written writeLocal(Path file, List<OutputTensor> tensors, Map<String, String> metadata,
+      SourceOpener opener, int threads) throws IOException {
+    Map<String, OutputTensor> byName = byName(tensors);
+    SafetensorsHeader header = header(tensors, metadata);
+    if (file.getParent() != null) {
+      Files.createDirectories(file.getParent());
+    }
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      SafetensorsWriter writer =
+          SafetensorsWriter.positional(file, header, channel, SafetensorsWriter.Digests.TENSORS_AND_FILE);
+      List<SafetensorsEntry> entries = header.entries();
+      AtomicInteger next = new AtomicInteger();
+      AtomicBoolean failed = new AtomicBoolean();
+      int workers = Math.max(1, Math.min(threads, entries.size()));
+      ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+        Thread t = new Thread(r, "shard-writer " + file.getFileName());
+        t.setDaemon(true);
+        return t;
+      });
+      try {
+        List<Future<Void>> running = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+          running.add(pool.submit(() -> {
+            try (TensorAssembler assembler = new TensorAssembler(opener)) {
+              for (int i = next.getAndIncrement(); i < entries.size() && !failed.get(); i = next.getAndIncrement()) {
+                writeTensor(writer, assembler, byName.get(entries.get(i).name()));
+              }
+            } catch (IOException | RuntimeException e) {
+              failed.set(true);
+              throw e;
+            }
+            return null;
+          }));
+        }
+        awaitAll(running);
+      } finally {
+        pool.shutdownNow();
+      }
+      Written written = written(writer.finish());
+      channel.force(true); // the commit marker must never point at data still in the page cache
+      return written;
+    }
+  }
+
+  private static void writeTensor(SafetensorsWriter writer, TensorAssembler assembler, OutputTensor tensor)
+      throws IOException {
+    try (OutputStream tensorOut = writer.tensor(tensor.name())) {
+      assembler.write(tensor, tensorOut);
+    }
+  }
+
+  /** Waits for every worker; rethrows the first failure with the others suppressed. */
+  private static void awaitAll(List<Future<Void>> running) throws IOException {
+    Throwable first = null;
+    for (Future<Void> f : running) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        if (first == null) {
+          first = e.getCause();
+        } else if (first != e.getCause()) {
+          first.addSuppressed(e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while writing a shard", e);
+      }
+    }
+    if (first instanceof IOException io) {
+      throw io;
+    }
+    if (first instanceof RuntimeException re) {
+      throw re;
+    }
+    if (first instanceof Error err) {
+      throw err;
+    }
+  }
+
+  private static SafetensorsHeader header(List<OutputTensor> tensors, Map<String, String> metadata) {
+    List<TensorSpec> specs = new ArrayList<>(tensors.size());
+    for (OutputTensor t : tensors) {
+      specs.add(new TensorSpec(t.name(), t.dtype(), t.shape()));
+    }
+    return SafetensorsHeader.plan(specs, metadata);
+  }
+
+  private static Map<String, OutputTensor> byName(List<OutputTensor> tensors) {
+    Map<String, OutputTensor> byName = new HashMap<>();
+    for (OutputTensor t : tensors) {
+      byName.put(t.name(), t);
+    }
+    return byName;
+  }
+
+  private static Written written(SafetensorsWriter.Written w) {
+    return new Written(w.fileSize(), w.fileSha256().orElseThrow(), w.tensorSha256());
   }
 }

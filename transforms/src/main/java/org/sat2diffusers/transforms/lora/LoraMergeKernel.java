@@ -1,13 +1,22 @@
 package org.sat2diffusers.transforms.lora;
 
-import java.util.Arrays;
+import dev.ludovic.netlib.blas.BLAS;
 
 /**
  * The arithmetic of a LoRA merge on a block of rows, all in fp32: {@code W += (B @ A) * scale}.
- * The product is accumulated in fp32 over k = 0..r-1, then scaled, then added (three separately
- * rounded fp32 steps, as torch does them); the caller rounds the result once to the output dtype.
+ * The product is accumulated in fp32 by BLAS {@code sgemm} (alpha 1, beta 0), then scaled, then
+ * added (three separately rounded fp32 steps, as torch does them); the caller rounds the result
+ * once to the output dtype. Only the summation order inside the product is BLAS's own.
+ *
+ * <p>BLAS is dev.ludovic.netlib's: native OpenBLAS ({@code libopenblas.so.0}) through JNI when it is
+ * installed, else its Java implementation. The reference {@code libblas.so.3} is skipped on purpose:
+ * it is slower than the Java path. Setting {@code -Ddev.ludovic.netlib.blas.nativeLib} or
+ * {@code nativeLibPath} picks another native library.
  */
 public final class LoraMergeKernel {
+  private static final String NATIVE_LIB = "dev.ludovic.netlib.blas.nativeLib";
+  private static final String NATIVE_LIB_PATH = "dev.ludovic.netlib.blas.nativeLibPath";
+
   private LoraMergeKernel() {}
 
   /**
@@ -21,24 +30,38 @@ public final class LoraMergeKernel {
    * @param firstBRow the row of B matching the first row of {@code w}
    * @param rank r
    * @param scale alpha / r
-   * @param acc scratch of at least {@code cols} floats
+   * @param product scratch of at least {@code cols} floats; {@code rows * cols} lets BLAS multiply
+   *     the whole block at once (faster), a smaller one is used a few rows at a time
    */
   public static void addDelta(
-      float[] w, int rows, int cols, float[] a, float[] b, int firstBRow, int rank, float scale, float[] acc) {
-    for (int i = 0; i < rows; i++) {
-      Arrays.fill(acc, 0, cols, 0f);
-      int bRow = (firstBRow + i) * rank;
-      for (int k = 0; k < rank; k++) {
-        float bik = b[bRow + k];
-        int aRow = k * cols;
-        for (int j = 0; j < cols; j++) {
-          acc[j] += bik * a[aRow + j];
-        }
+      float[] w, int rows, int cols, float[] a, float[] b, int firstBRow, int rank, float scale, float[] product) {
+    int step = Math.max(1, Math.min(rows, product.length / Math.max(1, cols)));
+    for (int first = 0; first < rows; first += step) {
+      int n = Math.min(step, rows - first);
+      // Row-major P[n, cols] = B[n, r] @ A[r, cols] is column-major P^T = A^T @ B^T: same arrays, no copies.
+      Blas.INSTANCE.sgemm("N", "N", cols, n, rank, 1f, a, 0, cols, b, (firstBRow + first) * rank, rank,
+          0f, product, 0, cols);
+      int base = first * cols;
+      for (int j = 0, count = n * cols; j < count; j++) {
+        w[base + j] += product[j] * scale;
       }
-      int wRow = i * cols;
-      for (int j = 0; j < cols; j++) {
-        w[wRow + j] += acc[j] * scale;
+    }
+  }
+
+  /** Which BLAS runs the products (e.g. JNIBLAS for native OpenBLAS, VectorBLAS or Java11BLAS otherwise). */
+  public static String implementation() {
+    return Blas.INSTANCE.getClass().getSimpleName();
+  }
+
+  /** Loaded on first use, after the native library choice is made. */
+  private static final class Blas {
+    static final BLAS INSTANCE = load();
+
+    private static BLAS load() {
+      if (System.getProperty(NATIVE_LIB) == null && System.getProperty(NATIVE_LIB_PATH) == null) {
+        System.setProperty(NATIVE_LIB, "libopenblas.so.0");
       }
+      return BLAS.getInstance();
     }
   }
 }
