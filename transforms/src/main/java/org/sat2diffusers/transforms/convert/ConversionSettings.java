@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.UnknownKeys;
 
 /**
  * What a user chose for one conversion job.
@@ -16,6 +17,9 @@ import org.sat2diffusers.transforms.plan.Component;
  * @param model {@code auto} or a family name such as {@code cogvideox-5b}
  * @param satConfigYaml the text of the SAT training YAML, or null
  * @param components the components to write; empty for all the checkpoint holds
+ * @param unknownKeys what becomes of source keys no rule knows (default: fail, listing them)
+ * @param checkFinite count NaN and Inf values per output tensor (while writing) into the report
+ * @param failOnNonFinite fail the checkpoint when any output tensor holds NaN or Inf (implies counting)
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -24,14 +28,30 @@ public record ConversionSettings(
     long maxShardBytes,
     String model,
     String satConfigYaml,
-    List<Component> components)
+    List<Component> components,
+    UnknownKeys unknownKeys,
+    boolean checkFinite,
+    boolean failOnNonFinite)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
+    unknownKeys = unknownKeys == null ? UnknownKeys.FAIL : unknownKeys;
+  }
+
+  /** The settings with the defaults of the options added later: unknown keys fail, no finiteness check. */
+  public ConversionSettings(
+      Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
+      List<Component> components) {
+    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, false, false);
   }
 
   public static ConversionSettings defaults() {
     return new ConversionSettings(null, null, null, 0, "auto", null, List.of());
+  }
+
+  /** Whether the shard writers count non-finite values. */
+  public boolean countsNonFinite() {
+    return checkFinite || failOnNonFinite;
   }
 
   /** Whether this job writes the component (all are written when none was named). */
