@@ -51,6 +51,8 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
   static class WriteShardFn extends DoFn<ShardTask, KV<String, ShardResult>> {
     private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
+    /** A failed write (a broken connection, a full disk that another job frees) is tried this often in all. */
+    private static final int ATTEMPTS = 3;
     private final Counter shards = Metrics.counter(RunCounters.NAMESPACE, RunCounters.SHARDS_WRITTEN);
     private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
     private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
@@ -58,20 +60,26 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
     @ProcessElement
     public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options) {
-      ShardFileWriter.Written written;
+      ShardFileWriter.Written written = null;
       List<CountingRandomAccessInput> opened = new ArrayList<>();
       SourceOpener counting = file -> {
         CountingRandomAccessInput in = new CountingRandomAccessInput(RandomAccessInputs.open(file));
         opened.add(in);
         return in;
       };
-      try (WritableByteChannel channel =
-          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY)) {
-        written = ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), counting, channel);
-      } catch (Exception e) {
-        out.get(Outcomes.TAG).output(
-            Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
-        return;
+      for (int attempt = 1; written == null; attempt++) {
+        try {
+          written = write(task, counting);
+        } catch (Exception e) {
+          if (attempt < ATTEMPTS && !Outcomes.isInvalidInput(e)) {
+            LOG.warn("writing {} failed (attempt {} of {}), retrying: {}", task.path(), attempt, ATTEMPTS,
+                ErrorText.of(e));
+            continue;
+          }
+          out.get(Outcomes.TAG).output(
+              Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
+          return;
+        }
       }
       bytesRead.inc(opened.stream().mapToLong(CountingRandomAccessInput::bytesRead).sum());
       shards.inc();
@@ -85,6 +93,15 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(),
           new ShardResult(task.checkpointId(), task.path(), written.fileBytes(), written.sha256(), written.tensorSha256())));
+    }
+
+    /** One attempt: the file is created afresh (truncating an earlier attempt's) and written from its start. */
+    private static ShardFileWriter.Written write(ShardTask task, SourceOpener sources) throws Exception {
+      long bytes = task.tensors().stream().mapToLong(OutputTensor::byteLength).sum();
+      try (WritableByteChannel channel = FaultInjection.wrap(task.path(), bytes,
+          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY))) {
+        return ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), sources, channel);
+      }
     }
   }
 }
