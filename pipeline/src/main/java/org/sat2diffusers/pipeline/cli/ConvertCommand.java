@@ -241,7 +241,7 @@ public final class ConvertCommand implements Callable<Integer> {
     long shardBytes = maxShardSize == null ? 0 : SizeParser.parse(maxShardSize);
     String yaml = satConfig == null ? null : StorageFiles.readString(Paths2.absolute(satConfig), 1 << 20);
     return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected,
-        UnknownKeys.fromCli(unknownKeys), false, false);
+        UnknownKeys.fromCli(unknownKeys));
   }
 
   /** A combination of options that cannot work; exit code 2. */

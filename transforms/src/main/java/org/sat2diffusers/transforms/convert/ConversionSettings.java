@@ -18,8 +18,6 @@ import org.sat2diffusers.transforms.plan.UnknownKeys;
  * @param satConfigYaml the text of the SAT training YAML, or null
  * @param components the components to write; empty for all the checkpoint holds
  * @param unknownKeys what becomes of source keys no rule knows (default: fail, listing them)
- * @param checkFinite count NaN and Inf values per output tensor (while writing) into the report
- * @param failOnNonFinite fail the checkpoint when any output tensor holds NaN or Inf (implies counting)
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -29,29 +27,22 @@ public record ConversionSettings(
     String model,
     String satConfigYaml,
     List<Component> components,
-    UnknownKeys unknownKeys,
-    boolean checkFinite,
-    boolean failOnNonFinite)
+    UnknownKeys unknownKeys)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
     unknownKeys = unknownKeys == null ? UnknownKeys.FAIL : unknownKeys;
   }
 
-  /** The settings with the defaults of the options added later: unknown keys fail, no finiteness check. */
+  /** The settings with the default of the options added later: unknown keys fail. */
   public ConversionSettings(
       Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
       List<Component> components) {
-    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, false, false);
+    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL);
   }
 
   public static ConversionSettings defaults() {
     return new ConversionSettings(null, null, null, 0, "auto", null, List.of());
-  }
-
-  /** Whether the shard writers count non-finite values. */
-  public boolean countsNonFinite() {
-    return checkFinite || failOnNonFinite;
   }
 
   /** Whether this job writes the component (all are written when none was named). */

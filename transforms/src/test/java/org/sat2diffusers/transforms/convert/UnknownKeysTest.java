@@ -68,7 +68,7 @@ class UnknownKeysTest {
   }
 
   private static ConversionSettings settings(UnknownKeys policy) {
-    return new ConversionSettings(null, null, null, 0, "auto", null, List.of(), policy, false, false);
+    return new ConversionSettings(null, null, null, 0, "auto", null, List.of(), policy);
   }
 
   private static Disposition disposition(CheckpointPlan plan, String key) {
