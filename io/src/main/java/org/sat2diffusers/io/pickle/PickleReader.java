@@ -129,12 +129,12 @@ public final class PickleReader {
         case 'd' -> push(dict(popMark()));
         case 0x8f -> push(new LinkedHashSet<>());
         case 0x91 -> push(Collections.unmodifiableSet(new LinkedHashSet<>(popMark())));
-        case 'a' -> append(List.of(pop()));
+        case 'a' -> append(Collections.singletonList(pop())); // None is null: no List.of
         case 'e' -> append(popMark());
         case 's' -> {
           Object value = pop();
           Object key = pop();
-          setItems(List.of(key, value));
+          setItems(Arrays.asList(key, value));
         }
         case 'u' -> setItems(popMark());
         case 0x90 -> addItems(popMark());

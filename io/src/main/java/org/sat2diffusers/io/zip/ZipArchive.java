@@ -6,12 +6,16 @@ import static org.sat2diffusers.io.zip.LittleEndian.u64;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.zip.CRC32;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 
@@ -82,9 +86,9 @@ public final class ZipArchive {
         if (u32(zip64, 16) != 0 || u32(zip64, 20) != 0) {
           throw new ZipFormatException(in.path() + ": multi-disk zip archives are not supported");
         }
-        entryCount = u64(zip64, 32);
-        cdSize = u64(zip64, 40);
-        cdOffset = u64(zip64, 48);
+        entryCount = zip64Field(in.path(), "entry count", entryCount, 0xffff, u64(zip64, 32));
+        cdSize = zip64Field(in.path(), "central directory size", cdSize, U32_MAX, u64(zip64, 40));
+        cdOffset = zip64Field(in.path(), "central directory offset", cdOffset, U32_MAX, u64(zip64, 48));
         cdLimit = record;
       }
     }
@@ -104,6 +108,7 @@ public final class ZipArchive {
     }
     byte[] cd = read(in, cdOffset, (int) cdSize);
     Map<String, ZipEntryInfo> entries = parseCentralDirectory(in.path(), cd, (int) entryCount, cdOffset);
+    checkNoOverlap(in.path(), entries.values());
     String top = topFolder(in.path(), entries);
     return new ZipArchive(in, top, cdOffset, Collections.unmodifiableMap(entries));
   }
@@ -178,7 +183,7 @@ public final class ZipArchive {
     return new ByteRange(path(), dataOffset, entry.compressedSize());
   }
 
-  /** Reads a whole STORED entry into memory, refusing entries larger than {@code maxBytes}. */
+  /** Reads a whole STORED entry into memory, refusing entries larger than {@code maxBytes} or whose CRC-32 is wrong. */
   public byte[] readEntry(ZipEntryInfo entry, int maxBytes) throws IOException {
     ByteRange range = dataRange(entry);
     if (range.length() > maxBytes) {
@@ -186,10 +191,31 @@ public final class ZipArchive {
           path() + ": entry '" + entry.name() + "' has " + range.length() + " bytes, more than the limit of "
               + maxBytes);
     }
-    return read(in, range.offset(), (int) range.length());
+    byte[] bytes = read(in, range.offset(), (int) range.length());
+    CRC32 crc = new CRC32();
+    crc.update(bytes);
+    if (crc.getValue() != entry.crc32()) {
+      throw new ZipFormatException(String.format(
+          "%s: entry '%s' is corrupt: its CRC-32 is %08x, the directory says %08x", path(), entry.name(),
+          crc.getValue(), entry.crc32()));
+    }
+    return bytes;
   }
 
   private record EndRecord(long position, byte[] bytes) {}
+
+  /**
+   * The ZIP64 value of an end-record field. Writers (torch's included) may fill the classic field too:
+   * unless saturated, it must then agree, or one of the two records lies about the directory.
+   */
+  private static long zip64Field(String path, String what, long classic, long saturated, long zip64)
+      throws ZipFormatException {
+    if (classic != saturated && classic != zip64) {
+      throw new ZipFormatException(
+          path + ": the end record's " + what + " (" + classic + ") differs from the ZIP64 end record's (" + zip64 + ")");
+    }
+    return zip64;
+  }
 
   private static EndRecord findEndOfCentralDirectory(RandomAccessInput in, long size) throws IOException {
     if (size < EOCD_BYTES) {
@@ -233,7 +259,8 @@ public final class ZipArchive {
       if (fields[3] != 0) {
         throw new ZipFormatException(path + ": entry '" + name + "' starts on another disk");
       }
-      ZipEntryInfo entry = new ZipEntryInfo(name, u16(cd, at + 10), u16(cd, at + 8), fields[1], fields[0], fields[2]);
+      ZipEntryInfo entry = new ZipEntryInfo(
+          name, u16(cd, at + 10), u16(cd, at + 8), fields[1], fields[0], fields[2], u32(cd, at + 16));
       checkEntry(path, entry, cdOffset);
       if (entries.put(name, entry) != null) {
         throw new ZipFormatException(path + ": entry '" + name + "' appears twice in the archive");
@@ -280,6 +307,25 @@ public final class ZipArchive {
     if (needed) {
       throw new ZipFormatException(
           path + ": entry '" + name + "' has saturated sizes or offset but no ZIP64 extra field");
+    }
+  }
+
+  /**
+   * Entries may not share bytes: each needs at least its local header, its name and its data before
+   * the next one starts (the local extra field can only make it longer).
+   */
+  private static void checkNoOverlap(String path, Collection<ZipEntryInfo> entries) throws ZipFormatException {
+    List<ZipEntryInfo> byOffset = new ArrayList<>(entries);
+    byOffset.sort(Comparator.comparingLong(ZipEntryInfo::localHeaderOffset));
+    for (int i = 1; i < byOffset.size(); i++) {
+      ZipEntryInfo previous = byOffset.get(i - 1);
+      ZipEntryInfo next = byOffset.get(i);
+      long end = previous.localHeaderOffset() + LOCAL_BYTES + previous.name().getBytes(StandardCharsets.UTF_8).length
+          + previous.compressedSize();
+      if (next.localHeaderOffset() < end) {
+        throw new ZipFormatException(path + ": entries '" + previous.name() + "' and '" + next.name()
+            + "' overlap (the second starts at " + next.localHeaderOffset() + ", before the first ends at " + end + ")");
+      }
     }
   }
 

@@ -9,9 +9,11 @@ package org.sat2diffusers.io.zip;
  * @param compressedSize bytes of the entry's data as stored
  * @param uncompressedSize bytes of the entry's data once decompressed
  * @param localHeaderOffset absolute offset of the entry's local file header
+ * @param crc32 the CRC-32 of the uncompressed data, as the directory records it
  */
 public record ZipEntryInfo(
-    String name, int method, int flags, long compressedSize, long uncompressedSize, long localHeaderOffset) {
+    String name, int method, int flags, long compressedSize, long uncompressedSize, long localHeaderOffset,
+    long crc32) {
 
   public static final int STORED = 0;
 

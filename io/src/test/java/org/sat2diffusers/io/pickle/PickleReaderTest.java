@@ -14,6 +14,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -88,6 +89,16 @@ class PickleReaderTest {
     assertEquals(List.of("b", "a", "c"), List.copyOf(map.keySet()));
     assertEquals(2L, map.get("a"));
     assertNull(map.get("c"));
+  }
+
+  /** Found by the fuzzer: a lone SETITEM or APPEND of None (a checkpoint's {"lr_scheduler": None}) threw NullPointerException. */
+  @Test
+  void noneIsAValueOfSingleSetitemAndAppend() throws PickleException {
+    Map<?, ?> map = assertInstanceOf(Map.class, pickle().op('}').unicode("lr_scheduler").op('N', 's', '.').read());
+    assertTrue(map.containsKey("lr_scheduler"));
+    assertNull(map.get("lr_scheduler"));
+    List<?> list = assertInstanceOf(List.class, pickle().op(']', 'N', 'a', '.').read());
+    assertEquals(Arrays.asList((Object) null), list);
   }
 
   @Test

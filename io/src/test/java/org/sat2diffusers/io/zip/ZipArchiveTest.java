@@ -124,10 +124,39 @@ class ZipArchiveTest {
     ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     long zip64EndRecord = buffer.getLong(bytes.length - 22 - 20 + 8);
     buffer.putLong((int) zip64EndRecord + 48, bytes.length); // the central directory's offset
+    buffer.putInt(bytes.length - 22 + 16, -1); // the classic record defers to ZIP64 (else the two disagree first)
     Path patched = Files.write(dir.resolve("patched.pt"), bytes);
     ZipFormatException e = assertThrows(ZipFormatException.class, () -> read(patched));
     assertTrue(e.getMessage().contains(patched + ": central directory"), e.getMessage());
     assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
+  }
+
+  @Test
+  void endRecordsThatDisagreeAreRefused() throws IOException {
+    Path original = Fixtures.testdata().resolve("sat/cogvideox-5b-lora/200/mp_rank_00_model_states.pt");
+    byte[] bytes = Files.readAllBytes(original);
+    bytes[bytes.length - 22 + 10] ^= 0x07; // the classic record's entry count; torch's ZIP64 record keeps the true one
+    Path patched = Files.write(dir.resolve("patched.pt"), bytes);
+    ZipFormatException e = assertThrows(ZipFormatException.class, () -> read(patched));
+    assertTrue(e.getMessage().startsWith(patched + ": the end record's entry count"), e.getMessage());
+  }
+
+  @Test
+  void aCorruptDataPklIsRefusedByItsCrc() throws IOException {
+    Path bad = Fixtures.testdata().resolve("bad/flip-data-pkl-1.pt");
+    try (RandomAccessInput in = RandomAccessInputs.open(bad.toString())) {
+      ZipArchive zip = ZipArchive.read(in);
+      ZipFormatException e = assertThrows(ZipFormatException.class,
+          () -> zip.readEntry(zip.require("archive/data.pkl"), 1 << 20));
+      assertTrue(e.getMessage().contains("entry 'archive/data.pkl' is corrupt: its CRC-32 is"), e.getMessage());
+    }
+  }
+
+  @Test
+  void overlappingEntriesAreRefused() throws IOException {
+    Path bad = Fixtures.testdata().resolve("bad/zip-overlapping-entries.pt");
+    ZipFormatException e = assertThrows(ZipFormatException.class, () -> read(bad));
+    assertTrue(e.getMessage().contains("' overlap"), e.getMessage());
   }
 
   private static ZipArchive read(Path file) throws IOException {

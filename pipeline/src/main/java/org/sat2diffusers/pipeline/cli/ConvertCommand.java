@@ -26,6 +26,7 @@ import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.UnknownKeys;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -102,6 +103,12 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "Convert only these of transformer, vae, text_encoder (e.g. just the transformer of a fine-tune,"
           + " taking the rest from the base model). model_index.json and scheduler/ are then not written.")
   List<String> components = new ArrayList<>();
+
+  @Option(names = "--unknown-keys", defaultValue = "fail", paramLabel = "fail|drop|keep",
+      description = "Source keys no rule knows (under no component prefix, or not a parameter of the Diffusers model):"
+          + " fail the checkpoint listing them all (default), drop them (the report lists each), or keep them in the"
+          + " component whose prefix they carry.")
+  String unknownKeys;
 
   @Option(names = "--dry-run",
       description = "Index, detect, map and plan, then print the plan instead of writing. Reads no tensor data.")
@@ -233,7 +240,8 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long shardBytes = maxShardSize == null ? 0 : SizeParser.parse(maxShardSize);
     String yaml = satConfig == null ? null : StorageFiles.readString(Paths2.absolute(satConfig), 1 << 20);
-    return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected);
+    return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected,
+        UnknownKeys.fromCli(unknownKeys));
   }
 
   /** A combination of options that cannot work; exit code 2. */

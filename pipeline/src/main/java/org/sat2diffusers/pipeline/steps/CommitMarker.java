@@ -78,6 +78,7 @@ public final class CommitMarker {
     m.put("model", s.model());
     m.put("sat_config_sha256", s.satConfigYaml() == null ? "" : sha256(s.satConfigYaml()));
     m.put("components", s.components().stream().map(Component::folder).toList());
+    m.put("unknown_keys", s.unknownKeys().name().toLowerCase());
     return m;
   }
 

@@ -66,7 +66,8 @@ public final class Outcomes {
     return outcome;
   }
 
-  private static boolean isInvalidInput(Throwable error) {
+  /** Whether the error (or a cause) says the input is not convertible: retrying cannot help. */
+  static boolean isInvalidInput(Throwable error) {
     for (Throwable t = error; t != null; t = t.getCause()) {
       for (Class<? extends Throwable> c : INVALID_INPUT) {
         if (c.isInstance(t)) {

@@ -61,6 +61,8 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
     private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
     /** Threads per local shard: the hashing (a file digest and one per tensor) is what keeps a core busy. */
     private static final int THREADS_PER_LOCAL_SHARD = Math.max(2, Runtime.getRuntime().availableProcessors());
+    /** A failed write (a broken connection, a full disk that another job frees) is tried this often in all. */
+    private static final int ATTEMPTS = 3;
     private final Counter shards = Metrics.counter(RunCounters.NAMESPACE, RunCounters.SHARDS_WRITTEN);
     private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
     private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
@@ -68,19 +70,26 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
     @ProcessElement
     public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options) {
-      ShardFileWriter.Written written;
+      ShardFileWriter.Written written = null;
       List<CountingRandomAccessInput> opened = Collections.synchronizedList(new ArrayList<>());
       SourceOpener counting = file -> {
         CountingRandomAccessInput in = new CountingRandomAccessInput(RandomAccessInputs.open(file));
         opened.add(in);
         return in;
       };
-      try {
-        written = write(task, counting);
-      } catch (Exception e) {
-        out.get(Outcomes.TAG).output(
-            Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
-        return;
+      for (int attempt = 1; written == null; attempt++) {
+        try {
+          written = write(task, counting);
+        } catch (Exception e) {
+          if (attempt < ATTEMPTS && !Outcomes.isInvalidInput(e)) {
+            LOG.warn("writing {} failed (attempt {} of {}), retrying: {}", task.path(), attempt, ATTEMPTS,
+                ErrorText.of(e));
+            continue;
+          }
+          out.get(Outcomes.TAG).output(
+              Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
+          return;
+        }
       }
       long read;
       synchronized (opened) {
@@ -100,13 +109,16 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
           new ShardResult(task.checkpointId(), task.path(), written.fileBytes(), written.sha256(), written.tensorSha256())));
     }
 
+    /** One attempt: the file is created afresh (truncating an earlier attempt's) and written from its start. */
     private static ShardFileWriter.Written write(ShardTask task, SourceOpener opener) throws IOException {
+      long bytes = task.tensors().stream().mapToLong(OutputTensor::byteLength).sum();
       Path local = localPath(task.path());
       if (local != null) {
+        FaultInjection.breakLocalOnce(local, bytes);
         return ShardFileWriter.writeLocal(local, task.tensors(), task.metadata(), opener, THREADS_PER_LOCAL_SHARD);
       }
-      try (WritableByteChannel channel =
-          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY)) {
+      try (WritableByteChannel channel = FaultInjection.wrap(task.path(), bytes,
+          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY))) {
         return ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), opener, channel);
       }
     }

@@ -27,6 +27,7 @@ import org.sat2diffusers.transforms.plan.ConversionPlanner;
 import org.sat2diffusers.transforms.plan.OutputTensor;
 import org.sat2diffusers.transforms.plan.PlanOptions;
 import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.plan.UnknownKeys;
 import org.sat2diffusers.transforms.shard.ShardPlan;
 import org.sat2diffusers.transforms.shard.ShardPlanner;
 
@@ -60,6 +61,7 @@ public final class CheckpointPlanner {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
+    requireNoUnroutedKeys(source, mapping, settings.unknownKeys());
 
     Optional<ModelFamily> requested =
         "auto".equals(settings.model()) ? Optional.empty() : Optional.of(ModelFamily.fromCliName(settings.model()));
@@ -98,11 +100,25 @@ public final class CheckpointPlanner {
         case VAE -> VaeConfigInference.infer(shapes, family, sat);
         case TEXT_ENCODER -> T5ConfigInference.infer(shapes, mapping.outputs(c).get(0).dtype());
       };
-      List<String> problems = DiffusersSchema.check(DiffusersSchema.expected(c, config), shapes);
+      Map<String, List<Long>> expected = DiffusersSchema.expected(c, config);
+      List<String> unknown = shapes.keySet().stream().filter(k -> !expected.containsKey(k)).toList();
+      if (settings.unknownKeys() != UnknownKeys.FAIL) {
+        for (String name : unknown) {
+          shapes.remove(name);
+          if (settings.unknownKeys() == UnknownKeys.DROP) {
+            mapping = mapping.dropOutput(c, name, "drop: not a parameter of the Diffusers " + c.folder()
+                + " (--unknown-keys drop)");
+          }
+        }
+      }
+      List<String> problems = DiffusersSchema.check(expected, shapes);
       if (!problems.isEmpty()) {
+        String hint = settings.unknownKeys() == UnknownKeys.FAIL && !unknown.isEmpty()
+            ? "\n  (" + unknown.size() + " key(s) no rule knows: --unknown-keys drop leaves them out, keep writes them)"
+            : "";
         throw new IllegalArgumentException(
             source + ": the converted " + c.folder() + " does not match the Diffusers model of its inferred config"
-                + " (" + family.displayName() + "):\n  " + String.join("\n  ", problems));
+                + " (" + family.displayName() + "):\n  " + String.join("\n  ", problems) + hint);
       }
       configs.put(c, config);
     }
@@ -132,6 +148,22 @@ public final class CheckpointPlanner {
 
     String report = ConversionReport.planned(source, files, settings, alpha, detection, warnings, mapping, shards);
     return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, Map.of(), report);
+  }
+
+  /**
+   * Keys under no component prefix: an error listing them all unless --unknown-keys drop (the router
+   * already dropped them, with the reason, in the plan). keep cannot place them anywhere.
+   */
+  private static void requireNoUnroutedKeys(String source, ConversionPlan mapping, UnknownKeys policy) {
+    List<String> keys = mapping.unroutedKeys();
+    if (keys.isEmpty() || policy == UnknownKeys.DROP) {
+      return;
+    }
+    String what = keys.size() + " source key(s) under no component prefix (model.diffusion_model.,"
+        + " first_stage_model., conditioner.embedders.0.transformer.): " + String.join(", ", keys);
+    throw new IllegalArgumentException(source + ": " + (policy == UnknownKeys.KEEP
+        ? "--unknown-keys keep has no component to write them into: " + what
+        : what + "; --unknown-keys drop converts without them"));
   }
 
   private static Detection detect(

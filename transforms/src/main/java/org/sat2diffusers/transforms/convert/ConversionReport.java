@@ -46,7 +46,8 @@ public final class ConversionReport {
         "dtype", settings.dtype() == null ? "keep" : settings.dtype().name(),
         "vae_dtype", settings.vaeDtype() == null ? "keep" : settings.vaeDtype().name(),
         "max_shard_bytes", settings.maxShardBytes() > 0 ? settings.maxShardBytes() : "default",
-        "model", settings.model()));
+        "model", settings.model(),
+        "unknown_keys", settings.unknownKeys().name().toLowerCase()));
     report.put("warnings", warnings);
     report.put("components", components(mapping, shards));
     report.put("lora_groups", loraGroups(mapping.loraGroups()));

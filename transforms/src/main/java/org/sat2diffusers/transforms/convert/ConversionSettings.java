@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.plan.UnknownKeys;
 
 /**
  * What a user chose for one conversion job.
@@ -16,6 +17,7 @@ import org.sat2diffusers.transforms.plan.Component;
  * @param model {@code auto} or a family name such as {@code cogvideox-5b}
  * @param satConfigYaml the text of the SAT training YAML, or null
  * @param components the components to write; empty for all the checkpoint holds
+ * @param unknownKeys what becomes of source keys no rule knows (default: fail, listing them)
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -24,10 +26,19 @@ public record ConversionSettings(
     long maxShardBytes,
     String model,
     String satConfigYaml,
-    List<Component> components)
+    List<Component> components,
+    UnknownKeys unknownKeys)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
+    unknownKeys = unknownKeys == null ? UnknownKeys.FAIL : unknownKeys;
+  }
+
+  /** The settings with the default of the options added later: unknown keys fail. */
+  public ConversionSettings(
+      Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
+      List<Component> components) {
+    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL);
   }
 
   public static ConversionSettings defaults() {

@@ -1,0 +1,49 @@
+package org.sat2diffusers.pipeline.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.sat2diffusers.pipeline.verify.ConvertedFolderCheck;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code verify}: re-reads a converted folder and compares it with its conversion report. */
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Re-reads a converted Diffusers folder: the commit marker, every weight file's size, sha256 and safetensors"
+          + " format, each tensor's sha256 against conversion_report.json, each index against its shards, and no"
+          + " weight file the report does not list.",
+      "Exit codes: 0 the folder is exactly as converted; 1 a difference (each printed on its own line, naming the"
+          + " file); 2 usage error."
+    })
+public final class VerifyCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(paramLabel = "DIR", description = "A folder written by convert (any storage convert writes to).")
+  String dir;
+
+  @Override
+  public Integer call() {
+    FileSystems.setDefaultPipelineOptions(PipelineOptionsFactory.create());
+    String absolute = Paths2.absolute(dir);
+    ConvertedFolderCheck.Result result = ConvertedFolderCheck.run(absolute);
+    PrintWriter err = spec.commandLine().getErr();
+    for (String problem : result.problems()) {
+      err.println("error: " + problem.replace('\n', ' '));
+    }
+    err.flush();
+    if (!result.ok()) {
+      return ExitCodes.FAILED;
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("verified %s: %d file(s), %d tensors, %,d bytes, all as recorded%n", absolute, result.files(),
+        result.tensors(), result.bytes());
+    out.flush();
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,75 @@
+package org.sat2diffusers.pipeline.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.cli.ExitCodes;
+
+/** {@code verify DIR} passes a folder as converted and catches every kind of later damage, naming the file. */
+class VerifyCommandTest {
+  private static final String SHARD = "vae/diffusion_pytorch_model-00002-of-00004.safetensors";
+  private static final String INDEX = "vae/diffusion_pytorch_model.safetensors.index.json";
+
+  @TempDir Path work;
+
+  @Test
+  void passesAFolderAsConverted() throws IOException {
+    Path out = ConvertedCopies.converted(work);
+    CliRun run = CliRun.run("verify", out).assertSucceeded();
+    assertTrue(run.out().contains("325 tensors"), run.out());
+  }
+
+  @Test
+  void catchesOneFlippedByteInAShard() throws IOException {
+    Path out = ConvertedCopies.converted(work);
+    Path shard = out.resolve(SHARD);
+    byte[] bytes = Files.readAllBytes(shard);
+    bytes[bytes.length - 3] ^= 0x01;
+    Files.write(shard, bytes);
+    assertRefused(out, shard + ": tensor '", "has sha256");
+  }
+
+  @Test
+  void catchesAnIndexThatPutsATensorInTheWrongShard() throws IOException {
+    Path out = ConvertedCopies.converted(work);
+    Path index = out.resolve(INDEX);
+    String json = Files.readString(index, StandardCharsets.UTF_8);
+    String moved = json.replaceFirst("-00001-of-00004", "-00003-of-00004");
+    assertTrue(!moved.equals(json));
+    Files.writeString(index, moved);
+    assertRefused(out, index + ": weight_map puts '");
+  }
+
+  @Test
+  void catchesAStrayWeightFileAndAMissingMarker() throws IOException {
+    Path out = ConvertedCopies.converted(work);
+    Files.copy(out.resolve(SHARD), out.resolve("vae/stray.safetensors"));
+    Files.delete(out.resolve("_SUCCESS"));
+    assertRefused(out, out.resolve("vae/stray.safetensors") + ": a weight file the report does not list",
+        "no _SUCCESS commit marker");
+  }
+
+  @Test
+  void catchesATruncatedShard() throws IOException {
+    Path out = ConvertedCopies.converted(work);
+    Path shard = out.resolve(SHARD);
+    byte[] bytes = Files.readAllBytes(shard);
+    Files.write(shard, Arrays.copyOf(bytes, bytes.length - 1));
+    assertRefused(out, shard + ": " + (bytes.length - 1) + " bytes, the report says " + bytes.length);
+  }
+
+  private static void assertRefused(Path out, String... expected) {
+    CliRun run = CliRun.run("verify", out).assertNoStackTrace();
+    assertEquals(ExitCodes.FAILED, run.exitCode(), run.out() + run.err());
+    for (String e : expected) {
+      assertTrue(run.err().contains(e), "verify did not say '" + e + "':\n" + run.err());
+    }
+  }
+}
