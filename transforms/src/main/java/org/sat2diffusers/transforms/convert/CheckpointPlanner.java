@@ -21,6 +21,8 @@ import org.sat2diffusers.transforms.model.DiffusersSchema;
 import org.sat2diffusers.transforms.model.ModelDetector;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.SatTrainingConfig;
+import org.sat2diffusers.transforms.parallel.RankMerger;
+import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.ConversionPlan;
 import org.sat2diffusers.transforms.plan.ConversionPlanner;
@@ -56,7 +58,7 @@ public final class CheckpointPlanner {
         .withModelDtype(settings.dtype()).withVaeDtype(settings.vaeDtype());
     ConversionPlan mapping;
     try {
-      mapping = ConversionPlanner.plan(sourceTensors(files), options);
+      mapping = ConversionPlanner.plan(RankMerger.merge(sourceTensors(files)).tensors(), options);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
@@ -145,6 +147,18 @@ public final class CheckpointPlanner {
 
   private static String names(List<Component> components) {
     return String.join(",", components.stream().map(Component::folder).toList());
+  }
+
+  /**
+   * The tensors every model-parallel rank of the checkpoint holds in full, to be checked equal with
+   * {@link org.sat2diffusers.transforms.parallel.ReplicaCheck} before converting (empty for one rank).
+   */
+  public static List<ReplicatedTensor> replicatedTensors(String source, List<SourceFile> files) {
+    try {
+      return RankMerger.merge(sourceTensors(files)).replicated();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
   }
 
   private static List<SourceTensor> sourceTensors(List<SourceFile> files) {
