@@ -102,7 +102,8 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
             shard.tensors()));
       }
       c.output(SUMMARIES, KV.of(job.id(),
-          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson())));
+          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson(),
+              plan.baseComponents())));
     }
 
     /** The job's files in its order: transformer ranks, then a separate VAE file. */

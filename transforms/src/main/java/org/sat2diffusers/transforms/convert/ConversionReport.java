@@ -32,7 +32,8 @@ public final class ConversionReport {
       Detection detection,
       List<String> warnings,
       ConversionPlan mapping,
-      List<PlannedShard> shards) {
+      List<PlannedShard> shards,
+      List<String> fromBase) {
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("source", source);
     List<Object> sourceFiles = new ArrayList<>();
@@ -47,6 +48,10 @@ public final class ConversionReport {
         "vae_dtype", settings.vaeDtype() == null ? "keep" : settings.vaeDtype().name(),
         "max_shard_bytes", settings.maxShardBytes() > 0 ? settings.maxShardBytes() : "default",
         "model", settings.model()));
+    if (settings.basePipeline() != null) {
+      report.put("base_pipeline", map("path", settings.basePipeline().dir(), "link", settings.basePipeline().link(),
+          "components", fromBase));
+    }
     report.put("warnings", warnings);
     report.put("components", components(mapping, shards));
     report.put("lora_groups", loraGroups(mapping.loraGroups()));

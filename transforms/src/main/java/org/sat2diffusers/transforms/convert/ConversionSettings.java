@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.convert;
 import java.io.Serializable;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.plan.Component;
 
 /**
@@ -16,6 +17,8 @@ import org.sat2diffusers.transforms.plan.Component;
  * @param model {@code auto} or a family name such as {@code cogvideox-5b}
  * @param satConfigYaml the text of the SAT training YAML, or null
  * @param components the components to write; empty for all the checkpoint holds
+ * @param basePipeline the base model's Diffusers folder supplying the components the conversion does
+ *     not write, or null
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -24,10 +27,22 @@ public record ConversionSettings(
     long maxShardBytes,
     String model,
     String satConfigYaml,
-    List<Component> components)
+    List<Component> components,
+    BasePipeline basePipeline)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
+  }
+
+  /** Settings without a base pipeline. */
+  public ConversionSettings(
+      Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
+      List<Component> components) {
+    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, null);
+  }
+
+  public ConversionSettings withBasePipeline(BasePipeline base) {
+    return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, base);
   }
 
   public static ConversionSettings defaults() {
