@@ -25,14 +25,17 @@ public final class SatLayout {
   /**
    * Resolves {@code path} to the checkpoint it names. A run folder's {@code latest} decides the
    * iteration (without one: its highest numeric iteration, see {@link SatRun#latestIteration}); an
-   * {@code mp_rank_XX_model_states.pt} file belongs to the iteration of its folder.
+   * {@code mp_rank_XX_model_states.pt} file stands for the iteration of its folder: all its
+   * model-parallel ranks, since one rank alone is not the model.
    */
   public static SatCheckpoint resolve(String path) throws IOException {
     String dir = stripSlash(path);
     if (dir.endsWith(".pt")) {
       requireFile(dir);
-      String iteration = RANK_FILE.matcher(lastSegment(dir)).matches() ? lastSegment(parent(dir)) : stem(dir);
-      return new SatCheckpoint(path, iteration, List.of(dir));
+      if (RANK_FILE.matcher(lastSegment(dir)).matches()) {
+        return new SatCheckpoint(path, lastSegment(parent(dir)), rankFiles(parent(dir)));
+      }
+      return new SatCheckpoint(path, stem(dir), List.of(dir));
     }
     Optional<SatRun> run = findRun(dir);
     if (run.isPresent()) {
@@ -100,7 +103,10 @@ public final class SatLayout {
     return rankFiles(iterationDir, list(join(iterationDir, "*_model_states.pt")));
   }
 
-  /** The rank files among {@code files} (the iteration folder's {@code *_model_states.pt}), checked: one rank, no ZeRO-3. */
+  /**
+   * The rank files among {@code files} (the iteration folder's {@code *_model_states.pt}), rank 0
+   * first, checked: ranks 0..N-1 all present, no ZeRO-3 files.
+   */
   static List<String> rankFiles(String iterationDir, List<String> files) throws SatLayoutException {
     List<String> ranks = new ArrayList<>();
     for (String f : files) {
@@ -117,10 +123,12 @@ public final class SatLayout {
       throw new SatLayoutException(iterationDir + " holds no model states file (mp_rank_00_model_states.pt)");
     }
     ranks.sort(Comparator.comparingInt(SatLayout::rank));
-    if (ranks.size() > 1) {
-      throw new SatLayoutException(
-          iterationDir + " holds " + ranks.size() + " model-parallel ranks; merging ranks is not supported yet"
-              + " (convert a checkpoint saved with model parallel size 1)");
+    for (int i = 0; i < ranks.size(); i++) {
+      if (rank(ranks.get(i)) != i) {
+        throw new SatLayoutException(String.format(
+            "%s holds %d model-parallel rank files but rank %02d is missing (mp_rank_%02d_model_states.pt):"
+                + " a model-parallel checkpoint needs every rank", iterationDir, ranks.size(), i, i));
+      }
     }
     return ranks;
   }

@@ -60,10 +60,33 @@ class SatLayoutTest {
   }
 
   @Test
-  void modelParallelRanksAreRefusedClearly(@TempDir Path dir) throws IOException {
+  void modelParallelRanksComeInRankOrder(@TempDir Path dir) throws IOException {
+    for (String rank : List.of("02", "00", "10", "01", "03", "04", "05", "06", "07", "08", "09")) {
+      Files.writeString(dir.resolve("mp_rank_" + rank + "_model_states.pt"), "x");
+    }
+    List<String> files = SatLayout.resolve(dir.toString()).files();
+    assertEquals(11, files.size());
+    for (int i = 0; i < files.size(); i++) {
+      assertEquals(dir.resolve(String.format("mp_rank_%02d_model_states.pt", i)).toString(), files.get(i));
+    }
+  }
+
+  @Test
+  void oneRankFileStandsForAllRanksOfItsIteration(@TempDir Path dir) throws IOException {
+    Path iteration = Files.createDirectories(dir.resolve("run/300"));
+    Files.writeString(iteration.resolve("mp_rank_00_model_states.pt"), "x");
+    Files.writeString(iteration.resolve("mp_rank_01_model_states.pt"), "x");
+    SatCheckpoint c = SatLayout.resolve(iteration.resolve("mp_rank_01_model_states.pt").toString());
+    assertEquals("300", c.iteration());
+    assertEquals(List.of(iteration.resolve("mp_rank_00_model_states.pt").toString(),
+        iteration.resolve("mp_rank_01_model_states.pt").toString()), c.files());
+  }
+
+  @Test
+  void aMissingRankIsNamed(@TempDir Path dir) throws IOException {
     Files.writeString(dir.resolve("mp_rank_00_model_states.pt"), "x");
-    Files.writeString(dir.resolve("mp_rank_01_model_states.pt"), "x");
+    Files.writeString(dir.resolve("mp_rank_02_model_states.pt"), "x");
     SatLayoutException e = assertThrows(SatLayoutException.class, () -> SatLayout.resolve(dir.toString()));
-    assertTrue(e.getMessage().contains("2 model-parallel ranks"), e.getMessage());
+    assertTrue(e.getMessage().contains("rank 01 is missing") && e.getMessage().contains(dir.toString()), e.getMessage());
   }
 }

@@ -14,6 +14,7 @@ import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.ConversionRun;
 import org.sat2diffusers.pipeline.DryRun;
+import org.sat2diffusers.pipeline.jobs.BasePipelines;
 import org.sat2diffusers.pipeline.jobs.DtypeChoice;
 import org.sat2diffusers.pipeline.jobs.InvalidJobsException;
 import org.sat2diffusers.pipeline.jobs.JobExpander;
@@ -101,7 +102,8 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Option(names = "--components", split = ",", paramLabel = "NAME",
       description = "Convert only these of transformer, vae, text_encoder (e.g. just the transformer of a fine-tune,"
-          + " taking the rest from the base model). model_index.json and scheduler/ are then not written.")
+          + " taking the rest from the base model). model_index.json and scheduler/ are then not written, unless"
+          + " --base-pipeline supplies the rest.")
   List<String> components = new ArrayList<>();
 
   @Option(names = "--unknown-keys", defaultValue = "fail", paramLabel = "fail|drop|keep",
@@ -109,6 +111,17 @@ public final class ConvertCommand implements Callable<Integer> {
           + " fail the checkpoint listing them all (default), drop them (the report lists each), or keep them in the"
           + " component whose prefix they carry.")
   String unknownKeys;
+
+  @Option(names = "--base-pipeline", paramLabel = "DIR",
+      description = "A Diffusers folder of the base model: the components the conversion does not write (tokenizer,"
+          + " scheduler, a text encoder or VAE the checkpoint lacks or --components leaves out) are taken from it,"
+          + " and model_index.json names exactly the components the output holds.")
+  String basePipeline;
+
+  @Option(names = "--link",
+      description = "With --base-pipeline: hard-link (else symbolically link) its files instead of copying them,"
+          + " where the filesystem allows; copy otherwise.")
+  boolean linkBase;
 
   @Option(names = "--dry-run",
       description = "Index, detect, map and plan, then print the plan instead of writing. Reads no tensor data.")
@@ -218,6 +231,12 @@ public final class ConvertCommand implements Callable<Integer> {
     if (manifest == null && output == null) {
       throw new UsageException("--output is required with --source or --source-root");
     }
+    if (linkBase && basePipeline == null) {
+      throw new UsageException("--link needs --base-pipeline");
+    }
+    if (basePipeline != null && output != null && Paths2.absolute(basePipeline).equals(Paths2.absolute(output))) {
+      throw new UsageException("--base-pipeline and --output name the same folder: write the complete pipeline elsewhere");
+    }
     if (planJson != null && !dryRun) {
       throw new UsageException("--plan-json needs --dry-run");
     }
@@ -240,8 +259,11 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     long shardBytes = maxShardSize == null ? 0 : SizeParser.parse(maxShardSize);
     String yaml = satConfig == null ? null : StorageFiles.readString(Paths2.absolute(satConfig), 1 << 20);
-    return new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected,
-        UnknownKeys.fromCli(unknownKeys));
+    ConversionSettings settings =
+        new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected)
+            .withUnknownKeys(UnknownKeys.fromCli(unknownKeys));
+    return basePipeline == null ? settings
+        : settings.withBasePipeline(BasePipelines.read(Paths2.absolute(basePipeline), linkBase));
   }
 
   /** A combination of options that cannot work; exit code 2. */

@@ -13,17 +13,27 @@ import java.util.Map;
  * @param shardPaths relative paths of every planned shard
  * @param components component folders this conversion writes (their old contents are replaced)
  * @param reportJson the conversion report without write results, as JSON
+ * @param baseComponents component folders to take from the job's base pipeline (also in {@code components})
  */
 public record CheckpointSummary(
     String checkpointId,
     Map<String, String> smallFiles,
     List<String> shardPaths,
     List<String> components,
-    String reportJson)
+    String reportJson,
+    List<String> baseComponents)
     implements Serializable {
   public CheckpointSummary {
     smallFiles = Map.copyOf(smallFiles);
     shardPaths = List.copyOf(shardPaths);
     components = List.copyOf(components);
+    baseComponents = List.copyOf(baseComponents);
+  }
+
+  /** A summary taking nothing from a base pipeline. */
+  public CheckpointSummary(
+      String checkpointId, Map<String, String> smallFiles, List<String> shardPaths, List<String> components,
+      String reportJson) {
+    this(checkpointId, smallFiles, shardPaths, components, reportJson, List.of());
   }
 }

@@ -79,6 +79,11 @@ public final class CommitMarker {
     m.put("sat_config_sha256", s.satConfigYaml() == null ? "" : sha256(s.satConfigYaml()));
     m.put("components", s.components().stream().map(Component::folder).toList());
     m.put("unknown_keys", s.unknownKeys().name().toLowerCase());
+    if (s.basePipeline() != null) { // only then: markers of runs without one stay current
+      m.put("base_pipeline", s.basePipeline().dir());
+      m.put("base_model_index_sha256", sha256(s.basePipeline().modelIndexJson()));
+      m.put("link_base", s.basePipeline().link());
+    }
     return m;
   }
 

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Per checkpoint, once all its shards are written: check none is missing, write the configs and
- * indexes, replace the component folders' old contents by the staged files, then write the report
+ * indexes, stage the components taken from a base pipeline (linked or copied), replace the component
+ * folders' old contents by the staged files, then write the report
  * and, last, the commit marker. Until the marker exists the output does not claim to be complete.
  */
 public class FinalizeCheckpoints
@@ -105,6 +106,12 @@ public class FinalizeCheckpoints
       }
       List<String> staged = new ArrayList<>(summary.shardPaths());
       staged.addAll(new TreeMap<>(summary.smallFiles()).keySet());
+      for (String component : summary.baseComponents()) {
+        for (BaseComponentFiles.Staged f : BaseComponentFiles.stage(job.settings().basePipeline(), component, staging)) {
+          staged.add(f.relativePath());
+          LOG.debug("{}: {} from the base pipeline ({})", out, f.relativePath(), f.placement());
+        }
+      }
       for (String component : summary.components()) { // no stale shards of an older, different result
         StorageFiles.delete(StorageFiles.list(out + "/" + component + "/*"));
       }

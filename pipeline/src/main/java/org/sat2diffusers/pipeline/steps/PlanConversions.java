@@ -19,6 +19,7 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
@@ -28,12 +29,14 @@ import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.convert.PlannedShard;
 import org.sat2diffusers.transforms.convert.SourceFile;
+import org.sat2diffusers.transforms.parallel.ReplicaCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per checkpoint, from its tensor records: detect the model, map every key, group LoRA, check the
- * Diffusers schema, plan the shards. Emits one task per shard file and one summary for finalizing;
+ * Per checkpoint, from its tensor records: merge model-parallel ranks, detect the model, map every
+ * key, group LoRA, check the Diffusers schema, plan the shards; then check that the ranks agree on
+ * the tensors each holds in full (the only tensor bytes planning reads). Emits one task per shard file and one summary for finalizing;
  * a checkpoint that cannot be planned becomes an outcome and writes nothing.
  */
 public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFile>>, PCollectionTuple> {
@@ -81,7 +84,9 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       }
       CheckpointPlan plan;
       try {
-        plan = CheckpointPlanner.plan(job.source(), sources(job, byFile), job.settings(), RunModelConfigFile.read(job));
+        List<SourceFile> files = sources(job, byFile);
+        plan = CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job));
+        ReplicaCheck.verify(CheckpointPlanner.replicatedTensors(job.source(), files), RandomAccessInputs::open);
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
         return;
@@ -97,7 +102,8 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
             shard.tensors()));
       }
       c.output(SUMMARIES, KV.of(job.id(),
-          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson())));
+          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson(),
+              plan.baseComponents())));
     }
 
     /** The job's files in its order: transformer ranks, then a separate VAE file. */

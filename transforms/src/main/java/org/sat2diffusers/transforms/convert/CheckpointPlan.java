@@ -15,6 +15,7 @@ import org.sat2diffusers.transforms.plan.ConversionPlan;
  * @param componentFolders the component folders written (their old contents get replaced)
  * @param shardMetadata string metadata for every safetensors header
  * @param reportJson the conversion report, without what only writing can tell (sizes, checksums)
+ * @param baseComponents component folders taken whole from the base pipeline ({@code --base-pipeline})
  */
 public record CheckpointPlan(
     Detection detection,
@@ -23,11 +24,20 @@ public record CheckpointPlan(
     Map<String, String> smallFiles,
     List<String> componentFolders,
     Map<String, String> shardMetadata,
-    String reportJson) {
+    String reportJson,
+    List<String> baseComponents) {
   public CheckpointPlan {
     shards = List.copyOf(shards);
     smallFiles = Map.copyOf(smallFiles);
     componentFolders = List.copyOf(componentFolders);
     shardMetadata = Map.copyOf(shardMetadata);
+    baseComponents = List.copyOf(baseComponents);
+  }
+
+  /** A plan that takes nothing from a base pipeline. */
+  public CheckpointPlan(
+      Detection detection, ConversionPlan mapping, List<PlannedShard> shards, Map<String, String> smallFiles,
+      List<String> componentFolders, Map<String, String> shardMetadata, String reportJson) {
+    this(detection, mapping, shards, smallFiles, componentFolders, shardMetadata, reportJson, List.of());
   }
 }

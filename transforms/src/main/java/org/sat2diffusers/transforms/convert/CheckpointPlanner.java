@@ -11,6 +11,7 @@ import java.util.Set;
 import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.safetensors.ShardIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.config.ModelIndex;
 import org.sat2diffusers.transforms.config.SchedulerConfig;
 import org.sat2diffusers.transforms.config.T5ConfigInference;
@@ -21,6 +22,8 @@ import org.sat2diffusers.transforms.model.DiffusersSchema;
 import org.sat2diffusers.transforms.model.ModelDetector;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.SatTrainingConfig;
+import org.sat2diffusers.transforms.parallel.RankMerger;
+import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.ConversionPlan;
 import org.sat2diffusers.transforms.plan.ConversionPlanner;
@@ -38,6 +41,8 @@ import org.sat2diffusers.transforms.shard.ShardPlanner;
  */
 public final class CheckpointPlanner {
   static final String POSITION_TABLE = "patch_embed.pos_embedding";
+  static final String MODEL_INDEX = "model_index.json";
+  static final String SCHEDULER_CONFIG = ModelIndex.SCHEDULER + "/scheduler_config.json";
 
   private CheckpointPlanner() {}
 
@@ -57,7 +62,7 @@ public final class CheckpointPlanner {
         .withModelDtype(settings.dtype()).withVaeDtype(settings.vaeDtype());
     ConversionPlan mapping;
     try {
-      mapping = ConversionPlanner.plan(sourceTensors(files), options);
+      mapping = ConversionPlanner.plan(RankMerger.merge(sourceTensors(files)).tensors(), options);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
@@ -138,16 +143,60 @@ public final class CheckpointPlanner {
         smallFiles.put(c.folder() + "/" + c.fileStem() + ".safetensors.index.json", index(planned));
       }
     }
-    if (!settings.isPartial()) { // with --components, the pipeline-level files come from the base model
+    List<String> fromBase = List.of();
+    if (settings.basePipeline() != null) {
+      fromBase = completeFromBase(source, settings.basePipeline(), family, sat, mapping.components(), folders, smallFiles);
+    } else if (!settings.isPartial()) { // with --components, the pipeline-level files come from the base model
       Set<Component> present = EnumSet.noneOf(Component.class);
       present.addAll(mapping.components());
-      folders.add("scheduler");
-      smallFiles.put("scheduler/scheduler_config.json", json(SchedulerConfig.build(family, sat)));
-      smallFiles.put("model_index.json", json(ModelIndex.build(family, present)));
+      folders.add(ModelIndex.SCHEDULER);
+      smallFiles.put(SCHEDULER_CONFIG, json(SchedulerConfig.build(family, sat)));
+      smallFiles.put(MODEL_INDEX, json(ModelIndex.build(family, present)));
     }
 
-    String report = ConversionReport.planned(source, files, settings, alpha, detection, warnings, mapping, shards);
-    return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, Map.of(), report);
+    String report = ConversionReport.planned(
+        source, files, settings, alpha, detection, warnings, mapping, shards, fromBase);
+    return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, Map.of(), report, fromBase);
+  }
+
+  /**
+   * With {@code --base-pipeline}: every component folder the base holds that this conversion does not
+   * write is taken from it (tokenizer, scheduler, and whatever the checkpoint lacks or --components
+   * leaves out), and model_index.json names exactly the folders the output then has. The scheduler is
+   * the base's when it has one (a fine-tune does not change it), else the family's preset.
+   *
+   * @return the folders to take from the base
+   */
+  private static List<String> completeFromBase(String source, BasePipeline base, ModelFamily family,
+      Optional<SatTrainingConfig> sat, List<Component> converted, List<String> folders, Map<String, String> smallFiles) {
+    Map<String, Object> baseIndex = baseIndex(base);
+    Object baseClass = baseIndex.get("_class_name");
+    if (baseClass != null && !baseClass.equals(ModelIndex.pipelineClass(family))) {
+      throw new IllegalArgumentException(source + ": the checkpoint is " + family.displayName() + " ("
+          + ModelIndex.pipelineClass(family) + ") but --base-pipeline " + base.dir() + " is a " + baseClass
+          + ": use the base model the checkpoint was fine-tuned from");
+    }
+    Map<String, List<String>> written = new LinkedHashMap<>();
+    converted.forEach(c -> written.put(c.folder(), ModelIndex.entry(c)));
+    if (!base.folders().contains(ModelIndex.SCHEDULER)) {
+      folders.add(ModelIndex.SCHEDULER);
+      smallFiles.put(SCHEDULER_CONFIG, json(SchedulerConfig.build(family, sat)));
+      written.put(ModelIndex.SCHEDULER, ModelIndex.schedulerEntry());
+    }
+    List<String> fromBase = base.folders().stream().filter(f -> !written.containsKey(f)).toList();
+    folders.addAll(fromBase);
+    smallFiles.put(MODEL_INDEX, json(ModelIndex.completed(family, baseIndex, written, Set.copyOf(fromBase))));
+    return fromBase;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> baseIndex(BasePipeline base) {
+    try {
+      return (Map<String, Object>) PythonJson.parse(base.modelIndexJson());
+    } catch (Exception e) {
+      throw new IllegalArgumentException(
+          "--base-pipeline " + base.dir() + ": model_index.json is not a JSON object: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -177,6 +226,18 @@ public final class CheckpointPlanner {
 
   private static String names(List<Component> components) {
     return String.join(",", components.stream().map(Component::folder).toList());
+  }
+
+  /**
+   * The tensors every model-parallel rank of the checkpoint holds in full, to be checked equal with
+   * {@link org.sat2diffusers.transforms.parallel.ReplicaCheck} before converting (empty for one rank).
+   */
+  public static List<ReplicatedTensor> replicatedTensors(String source, List<SourceFile> files) {
+    try {
+      return RankMerger.merge(sourceTensors(files)).replicated();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
   }
 
   private static List<SourceTensor> sourceTensors(List<SourceFile> files) {

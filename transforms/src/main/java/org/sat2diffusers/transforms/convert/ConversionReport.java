@@ -32,7 +32,8 @@ public final class ConversionReport {
       Detection detection,
       List<String> warnings,
       ConversionPlan mapping,
-      List<PlannedShard> shards) {
+      List<PlannedShard> shards,
+      List<String> fromBase) {
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("source", source);
     List<Object> sourceFiles = new ArrayList<>();
@@ -48,6 +49,10 @@ public final class ConversionReport {
         "max_shard_bytes", settings.maxShardBytes() > 0 ? settings.maxShardBytes() : "default",
         "model", settings.model(),
         "unknown_keys", settings.unknownKeys().name().toLowerCase()));
+    if (settings.basePipeline() != null) {
+      report.put("base_pipeline", map("path", settings.basePipeline().dir(), "link", settings.basePipeline().link(),
+          "components", fromBase));
+    }
     report.put("warnings", warnings);
     report.put("components", components(mapping, shards));
     report.put("lora_groups", loraGroups(mapping.loraGroups()));

@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.convert;
 import java.io.Serializable;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.UnknownKeys;
 
@@ -18,6 +19,8 @@ import org.sat2diffusers.transforms.plan.UnknownKeys;
  * @param satConfigYaml the text of the SAT training YAML, or null
  * @param components the components to write; empty for all the checkpoint holds
  * @param unknownKeys what becomes of source keys no rule knows (default: fail, listing them)
+ * @param basePipeline the base model's Diffusers folder supplying the components the conversion does
+ *     not write, or null
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -27,22 +30,33 @@ public record ConversionSettings(
     String model,
     String satConfigYaml,
     List<Component> components,
-    UnknownKeys unknownKeys)
+    UnknownKeys unknownKeys,
+    BasePipeline basePipeline)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
     unknownKeys = unknownKeys == null ? UnknownKeys.FAIL : unknownKeys;
   }
 
-  /** The settings with the default of the options added later: unknown keys fail. */
+  /** Settings with the defaults of the later options: unknown keys fail, no base pipeline. */
   public ConversionSettings(
       Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
       List<Component> components) {
-    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL);
+    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, null);
   }
 
   public static ConversionSettings defaults() {
     return new ConversionSettings(null, null, null, 0, "auto", null, List.of());
+  }
+
+  public ConversionSettings withUnknownKeys(UnknownKeys policy) {
+    return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, policy,
+        basePipeline);
+  }
+
+  public ConversionSettings withBasePipeline(BasePipeline base) {
+    return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
+        unknownKeys, base);
   }
 
   /** Whether this job writes the component (all are written when none was named). */

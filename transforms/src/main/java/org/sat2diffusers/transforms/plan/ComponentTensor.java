@@ -38,7 +38,7 @@ public record ComponentTensor(
    * has no byte ranges; that only matters (and fails) if it becomes an output.
    */
   public static ComponentTensor of(String key, SourceTensor source) {
-    List<ByteRange> ranges = source.tensor().contiguous() ? List.of(source.byteRange()) : List.of();
+    List<ByteRange> ranges = source.tensor().contiguous() ? source.byteRanges() : List.of();
     return new ComponentTensor(
         key, source.tensor().dtype(), source.tensor().shape(), ranges, null, List.of(source.key()), source);
   }

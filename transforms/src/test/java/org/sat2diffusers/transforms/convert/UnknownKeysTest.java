@@ -68,7 +68,7 @@ class UnknownKeysTest {
   }
 
   private static ConversionSettings settings(UnknownKeys policy) {
-    return new ConversionSettings(null, null, null, 0, "auto", null, List.of(), policy);
+    return ConversionSettings.defaults().withUnknownKeys(policy);
   }
 
   private static Disposition disposition(CheckpointPlan plan, String key) {
