@@ -78,6 +78,8 @@ public final class CommitMarker {
     m.put("model", s.model());
     m.put("sat_config_sha256", s.satConfigYaml() == null ? "" : sha256(s.satConfigYaml()));
     m.put("components", s.components().stream().map(Component::folder).toList());
+    m.put("lora_mode", s.loraMode().cliName());
+    m.put("lora_fold_scale", s.loraFoldScale());
     return m;
   }
 

@@ -19,6 +19,7 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.sat2diffusers.pipeline.Version;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
@@ -27,6 +28,7 @@ import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.convert.PlannedShard;
+import org.sat2diffusers.transforms.convert.Provenance;
 import org.sat2diffusers.transforms.convert.SourceFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,11 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
     return planned;
   }
 
+  /** What every header and the report record of where the job's output comes from. */
+  public static Provenance provenance(CheckpointJob job) {
+    return new Provenance(Version.current(), job.source(), job.iteration(), job.fingerprints());
+  }
+
   static class PlanFn extends DoFn<KV<String, Iterable<IndexedFile>>, ShardTask> {
     private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
     private final Counter planned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_PLANNED);
@@ -81,7 +88,8 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       }
       CheckpointPlan plan;
       try {
-        plan = CheckpointPlanner.plan(job.source(), sources(job, byFile), job.settings(), RunModelConfigFile.read(job));
+        plan = CheckpointPlanner.plan(
+            job.source(), sources(job, byFile), job.settings(), RunModelConfigFile.read(job), provenance(job));
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
         return;
@@ -93,7 +101,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       List<String> shardPaths = new ArrayList<>();
       for (PlannedShard shard : plan.shards()) {
         shardPaths.add(shard.relativePath());
-        c.output(new ShardTask(job.id(), job.stagingDir() + "/" + shard.relativePath(), plan.shardMetadata(),
+        c.output(new ShardTask(job.id(), job.stagingDir() + "/" + shard.relativePath(), plan.metadata(shard),
             shard.tensors()));
       }
       c.output(SUMMARIES, KV.of(job.id(),

@@ -1,5 +1,6 @@
 package org.sat2diffusers.transforms.convert;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.model.Detection;
@@ -29,5 +30,12 @@ public record CheckpointPlan(
     smallFiles = Map.copyOf(smallFiles);
     componentFolders = List.copyOf(componentFolders);
     shardMetadata = Map.copyOf(shardMetadata);
+  }
+
+  /** The header metadata of {@code shard}: the checkpoint's, plus the file's own (the adapter's config). */
+  public Map<String, String> metadata(PlannedShard shard) {
+    Map<String, String> all = new LinkedHashMap<>(shardMetadata);
+    all.putAll(shard.metadata());
+    return all;
   }
 }
