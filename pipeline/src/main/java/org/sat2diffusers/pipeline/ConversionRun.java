@@ -46,7 +46,7 @@ public final class ConversionRun {
     List<CheckpointOutcome> outcomes = new ArrayList<>();
     List<CheckpointJob> todo = new ArrayList<>();
     for (CheckpointJob job : jobs) {
-      CheckpointJob fingerprinted = job.withFingerprints(fingerprints(job));
+      CheckpointJob fingerprinted = fingerprinted(job);
       if (!overwrite && UpToDate.check(fingerprinted)) {
         outcomes.add(new CheckpointOutcome(job.id(), Status.SKIPPED, Stage.PLAN, "up to date", 0, 0));
       } else {
@@ -67,11 +67,12 @@ public final class ConversionRun {
     return outcomes;
   }
 
-  private static List<FileFingerprint> fingerprints(CheckpointJob job) throws IOException {
+  /** The job with its files' fingerprints as they are now. */
+  static CheckpointJob fingerprinted(CheckpointJob job) throws IOException {
     List<FileFingerprint> out = new ArrayList<>();
     for (String file : job.files()) {
       out.add(StorageFiles.fingerprint(file));
     }
-    return out;
+    return job.withFingerprints(out);
   }
 }

@@ -7,6 +7,7 @@ import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.steps.PlanConversions;
 import org.sat2diffusers.pipeline.steps.RunModelConfigFile;
 import org.sat2diffusers.transforms.assemble.SourceOpener;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
@@ -39,7 +40,9 @@ public final class DryRun {
             files.add(new SourceFile(file, index.wrapperKey() == null ? "" : index.wrapperKey(), index.tensors()));
           }
         }
-        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job)), null));
+        CheckpointJob fingerprinted = ConversionRun.fingerprinted(job); // the provenance a real run records
+        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job),
+            PlanConversions.provenance(fingerprinted)), null));
       } catch (Exception e) {
         out.add(new Planned(job, null, ErrorText.of(e)));
       }

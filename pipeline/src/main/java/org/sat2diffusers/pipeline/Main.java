@@ -3,6 +3,7 @@ package org.sat2diffusers.pipeline;
 import org.sat2diffusers.pipeline.cli.ConvertCommand;
 import org.sat2diffusers.pipeline.cli.InspectCommand;
 import org.sat2diffusers.pipeline.cli.VerifyCommand;
+import org.sat2diffusers.pipeline.cli.MergeLoraCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,13 +13,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "Converts SwissArmyTransformer (SAT) CogVideoX checkpoints to Hugging Face Diffusers folders.",
-    subcommands = {ConvertCommand.class, InspectCommand.class, VerifyCommand.class})
+    subcommands = {ConvertCommand.class, InspectCommand.class, VerifyCommand.class, MergeLoraCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "name a command: convert, inspect or verify");
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a command: convert, inspect, verify or merge-lora");
   }
 
   public static void main(String[] args) {

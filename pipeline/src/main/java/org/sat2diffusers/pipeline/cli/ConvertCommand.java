@@ -24,6 +24,8 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.transforms.adapter.AdapterExport;
+import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.plan.Component;
@@ -77,6 +79,17 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "SAT lora2 alpha: LoRA updates are scaled by A / r (r from the shapes)."
           + " Default: lora_alpha of --sat-config, else SAT's default of 1.")
   Double loraAlpha;
+
+  @Option(names = "--lora-mode", defaultValue = "merge", paramLabel = "merge|adapter|both",
+      description = "SAT lora2 weights: merge them into the transformer (default), or write them as a Diffusers LoRA"
+          + " file transformer/" + AdapterExport.FILE + " (adapter: beside the frozen weights; both: beside the"
+          + " merged ones, for use with the base model). The file's lora_adapter_metadata gives PEFT SAT's alpha / r.")
+  String loraMode;
+
+  @Option(names = "--lora-fold-scale",
+      description = "With --lora-mode adapter|both: multiply lora_B by alpha / r and write lora_alpha = r, for"
+          + " loaders that ignore lora_adapter_metadata (they apply scale 1).")
+  boolean loraFoldScale;
 
   @Option(names = "--dtype", defaultValue = "keep", paramLabel = "keep|bf16|fp16|fp32",
       description = "Cast the transformer and text encoder (round to nearest even, as torch). Default: ${DEFAULT-VALUE}.")
@@ -237,6 +250,12 @@ public final class ConvertCommand implements Callable<Integer> {
     if (basePipeline != null && output != null && Paths2.absolute(basePipeline).equals(Paths2.absolute(output))) {
       throw new UsageException("--base-pipeline and --output name the same folder: write the complete pipeline elsewhere");
     }
+    if (manifest != null && (loraFoldScale || !"merge".equals(loraMode))) {
+      throw new UsageException("--lora-mode and --lora-fold-scale apply to --source/--source-root jobs, not to a --manifest");
+    }
+    if (loraFoldScale && "merge".equals(loraMode)) {
+      throw new UsageException("--lora-fold-scale needs --lora-mode adapter or both");
+    }
     if (planJson != null && !dryRun) {
       throw new UsageException("--plan-json needs --dry-run");
     }
@@ -261,7 +280,8 @@ public final class ConvertCommand implements Callable<Integer> {
     String yaml = satConfig == null ? null : StorageFiles.readString(Paths2.absolute(satConfig), 1 << 20);
     ConversionSettings settings =
         new ConversionSettings(loraAlpha, dtype.dtype(), vaeDtype.dtype(), shardBytes, model, yaml, selected)
-            .withUnknownKeys(UnknownKeys.fromCli(unknownKeys));
+            .withUnknownKeys(UnknownKeys.fromCli(unknownKeys))
+            .withLoraExport(LoraMode.fromCliName(loraMode), loraFoldScale);
     return basePipeline == null ? settings
         : settings.withBasePipeline(BasePipelines.read(Paths2.absolute(basePipeline), linkBase));
   }

@@ -18,7 +18,7 @@ import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.LoraDelta;
 import org.sat2diffusers.transforms.plan.OutputTensor;
 
-/** Avro form of an output tensor's recipe: byte ranges to concatenate, an optional LoRA update, a cast. */
+/** Avro form of an output tensor's recipe: byte ranges to concatenate, an optional LoRA update or scale, a cast. */
 final class OutputTensorAvro {
   static final Schema RANGE =
       SchemaBuilder.record("ByteRange")
@@ -55,6 +55,7 @@ final class OutputTensorAvro {
           .name("sources").type().array().items(RANGE).noDefault()
           .name("lora").type().optional().type(LORA)
           .name("sourceKeys").type().array().items().stringType().noDefault()
+          .name("scale").type().floatType().floatDefault(1f)
           .endRecord();
 
   private OutputTensorAvro() {}
@@ -69,6 +70,7 @@ final class OutputTensorAvro {
     r.put("sources", toAvro(t.sources()));
     r.put("lora", t.lora() == null ? null : lora(t.lora()));
     r.put("sourceKeys", t.sourceKeys());
+    r.put("scale", t.scale());
     return r;
   }
 
@@ -82,7 +84,8 @@ final class OutputTensorAvro {
         Dtype.valueOf(string(r, "sourceDtype")),
         fromAvro(records(r, "sources")),
         lora == null ? null : lora(lora),
-        strings(r, "sourceKeys"));
+        strings(r, "sourceKeys"),
+        (Float) r.get("scale"));
   }
 
   private static GenericRecord lora(LoraDelta d) {

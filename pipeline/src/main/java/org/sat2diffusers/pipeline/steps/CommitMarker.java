@@ -84,6 +84,8 @@ public final class CommitMarker {
       m.put("base_model_index_sha256", sha256(s.basePipeline().modelIndexJson()));
       m.put("link_base", s.basePipeline().link());
     }
+    m.put("lora_mode", s.loraMode().cliName());
+    m.put("lora_fold_scale", s.loraFoldScale());
     return m;
   }
 

@@ -20,6 +20,7 @@ import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.pipeline.Version;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
@@ -28,6 +29,7 @@ import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.convert.PlannedShard;
+import org.sat2diffusers.transforms.convert.Provenance;
 import org.sat2diffusers.transforms.convert.SourceFile;
 import org.sat2diffusers.transforms.parallel.ReplicaCheck;
 import org.slf4j.Logger;
@@ -62,6 +64,11 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
     return planned;
   }
 
+  /** What every header and the report record of where the job's output comes from. */
+  public static Provenance provenance(CheckpointJob job) {
+    return new Provenance(Version.current(), job.source(), job.iteration(), job.fingerprints());
+  }
+
   static class PlanFn extends DoFn<KV<String, Iterable<IndexedFile>>, ShardTask> {
     private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
     private final Counter planned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_PLANNED);
@@ -85,7 +92,8 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       CheckpointPlan plan;
       try {
         List<SourceFile> files = sources(job, byFile);
-        plan = CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job));
+        plan = CheckpointPlanner.plan(
+            job.source(), files, job.settings(), RunModelConfigFile.read(job), provenance(job));
         ReplicaCheck.verify(CheckpointPlanner.replicatedTensors(job.source(), files), RandomAccessInputs::open);
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
@@ -98,7 +106,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       List<String> shardPaths = new ArrayList<>();
       for (PlannedShard shard : plan.shards()) {
         shardPaths.add(shard.relativePath());
-        c.output(new ShardTask(job.id(), job.stagingDir() + "/" + shard.relativePath(), plan.shardMetadata(),
+        c.output(new ShardTask(job.id(), job.stagingDir() + "/" + shard.relativePath(), plan.metadata(shard),
             shard.tensors()));
       }
       c.output(SUMMARIES, KV.of(job.id(),

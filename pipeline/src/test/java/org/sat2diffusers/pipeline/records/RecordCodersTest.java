@@ -30,7 +30,7 @@ class RecordCodersTest {
   }
 
   @Test
-  void shardTaskKeepsRecipesWithAndWithoutLora() throws Exception {
+  void shardTaskKeepsRecipesWithAndWithoutLoraAndScale() throws Exception {
     ByteRange w = new ByteRange("/a.pt", 1024, 512);
     LoraDelta lora =
         new LoraDelta(Dtype.BF16, List.of(new ByteRange("/a.pt", 64, 32)), List.of(new ByteRange("/a.pt", 96, 32)),
@@ -41,8 +41,12 @@ class RecordCodersTest {
     OutputTensor cast =
         new OutputTensor(Component.VAE, "decoder.conv_in.bias", Dtype.F16, List.of(8L), Dtype.F32,
             List.of(new ByteRange("/v.pt", 0, 32)), null, List.of("decoder.conv_in.bias"));
+    OutputTensor foldedB =
+        new OutputTensor(Component.TRANSFORMER, "transformer.transformer_blocks.0.attn1.to_q.lora_B.weight",
+            Dtype.BF16, List.of(16L, 4L), Dtype.BF16, List.of(new ByteRange("/a.pt", 96, 128)), null,
+            List.of("k.matrix_B.0"), 0.25f);
     ShardTask task = new ShardTask("ckpt-1", "/out/.tmp/transformer/x.safetensors", Map.of("format", "pt"),
-        List.of(merged, cast));
+        List.of(merged, cast, foldedB));
     assertEquals(task, roundTrip(ShardTask.coder(), task));
   }
 

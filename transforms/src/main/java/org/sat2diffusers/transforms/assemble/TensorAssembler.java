@@ -106,9 +106,11 @@ public final class TensorAssembler implements Closeable {
     }
   }
 
+  /** Widens to fp32, applies the tensor's scale, rounds once to the output dtype. */
   private void cast(OutputTensor tensor, RangeCursor source, OutputStream out) throws IOException {
     Dtype from = tensor.sourceDtype();
     Dtype to = tensor.dtype();
+    float scale = tensor.scale();
     int perStep = (int) Math.max(1, Math.min(tensor.numel(), bufferBytes / Math.max(from.size(), to.size())));
     byte[] in = bytesIn(perStep * from.size());
     byte[] encoded = bytesOut(perStep * to.size());
@@ -117,6 +119,11 @@ public final class TensorAssembler implements Closeable {
       int n = (int) Math.min(perStep, tensor.numel() - done);
       source.read(in, n * from.size());
       DtypeConversions.decode(from, ByteBuffer.wrap(in, 0, n * from.size()), values, n);
+      if (scale != 1f) {
+        for (int i = 0; i < n; i++) {
+          values[i] *= scale;
+        }
+      }
       DtypeConversions.encode(to, values, n, ByteBuffer.wrap(encoded));
       out.write(encoded, 0, n * to.size());
       done += n;

@@ -1,5 +1,6 @@
 package org.sat2diffusers.transforms.convert;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.model.Detection;
@@ -39,5 +40,12 @@ public record CheckpointPlan(
       Detection detection, ConversionPlan mapping, List<PlannedShard> shards, Map<String, String> smallFiles,
       List<String> componentFolders, Map<String, String> shardMetadata, String reportJson) {
     this(detection, mapping, shards, smallFiles, componentFolders, shardMetadata, reportJson, List.of());
+  }
+
+  /** The header metadata of {@code shard}: the checkpoint's, plus the file's own (the adapter's config). */
+  public Map<String, String> metadata(PlannedShard shard) {
+    Map<String, String> all = new LinkedHashMap<>(shardMetadata);
+    all.putAll(shard.metadata());
+    return all;
   }
 }

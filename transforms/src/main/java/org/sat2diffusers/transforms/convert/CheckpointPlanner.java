@@ -12,6 +12,8 @@ import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.safetensors.ShardIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.transforms.config.BasePipeline;
+import org.sat2diffusers.transforms.adapter.AdapterExport;
+import org.sat2diffusers.transforms.adapter.PeftLoraConfig;
 import org.sat2diffusers.transforms.config.ModelIndex;
 import org.sat2diffusers.transforms.config.SchedulerConfig;
 import org.sat2diffusers.transforms.config.T5ConfigInference;
@@ -54,6 +56,15 @@ public final class CheckpointPlanner {
    */
   public static CheckpointPlan plan(
       String source, List<SourceFile> files, ConversionSettings settings, Optional<String> runModelConfig) {
+    return plan(source, files, settings, runModelConfig, null);
+  }
+
+  /**
+   * As {@link #plan(String, List, ConversionSettings, Optional)}, recording {@code provenance} (when not
+   * null) in every safetensors header and in the report.
+   */
+  public static CheckpointPlan plan(String source, List<SourceFile> files, ConversionSettings settings,
+      Optional<String> runModelConfig, Provenance provenance) {
     Optional<SatTrainingConfig> sat =
         Optional.ofNullable(settings.satConfigYaml()).map(y -> SatTrainingConfig.parse(y, "--sat-config"));
     double alpha = settings.loraAlpha() != null ? settings.loraAlpha()
@@ -128,6 +139,17 @@ public final class CheckpointPlanner {
       configs.put(c, config);
     }
 
+    AdapterExport.Result adapter = null;
+    if (settings.loraMode().exportsAdapter()) {
+      if (mapping.loraGroups().isEmpty() || !settings.selects(Component.TRANSFORMER)) {
+        warnings.add("--lora-mode " + settings.loraMode().cliName() + ": no LoRA weights in the converted transformer,"
+            + " so no adapter file");
+      } else {
+        adapter = AdapterExport.export(mapping, settings.loraMode(), settings.loraFoldScale());
+        mapping = adapter.mapping();
+      }
+    }
+
     List<PlannedShard> shards = new ArrayList<>();
     Map<String, String> smallFiles = new LinkedHashMap<>();
     List<String> folders = new ArrayList<>();
@@ -143,6 +165,11 @@ public final class CheckpointPlanner {
         smallFiles.put(c.folder() + "/" + c.fileStem() + ".safetensors.index.json", index(planned));
       }
     }
+    if (adapter != null) {
+      shards.add(new PlannedShard(Component.TRANSFORMER, AdapterExport.FILE, adapter.tensors(),
+          adapter.tensors().stream().mapToLong(OutputTensor::byteLength).sum(),
+          Map.of(PeftLoraConfig.METADATA_KEY, adapter.config().adapterMetadata(AdapterExport.PREFIX))));
+    }
     List<String> fromBase = List.of();
     if (settings.basePipeline() != null) {
       fromBase = completeFromBase(source, settings.basePipeline(), family, sat, mapping.components(), folders, smallFiles);
@@ -156,7 +183,17 @@ public final class CheckpointPlanner {
 
     String report = ConversionReport.planned(
         source, files, settings, alpha, detection, warnings, mapping, shards, fromBase);
-    return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, Map.of(), report, fromBase);
+    Map<String, Object> sections = new LinkedHashMap<>();
+    if (adapter != null) {
+      sections.put("lora_adapter", ConversionReport.adapter(adapter, settings));
+    }
+    Map<String, String> metadata = Map.of();
+    if (provenance != null) {
+      sections.put("provenance", provenance.describe(settings, alpha, mapping.loraGroups()));
+      metadata = provenance.metadata(settings, alpha, mapping.loraGroups());
+    }
+    report = ConversionReport.withSections(report, sections);
+    return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, metadata, report, fromBase);
   }
 
   /**

@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.transforms.adapter.AdapterExport;
+import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.lora.LoraGroup;
 import org.sat2diffusers.transforms.model.Detection;
 import org.sat2diffusers.transforms.plan.Component;
@@ -48,7 +50,9 @@ public final class ConversionReport {
         "vae_dtype", settings.vaeDtype() == null ? "keep" : settings.vaeDtype().name(),
         "max_shard_bytes", settings.maxShardBytes() > 0 ? settings.maxShardBytes() : "default",
         "model", settings.model(),
-        "unknown_keys", settings.unknownKeys().name().toLowerCase()));
+        "unknown_keys", settings.unknownKeys().name().toLowerCase(),
+        "lora_mode", settings.loraMode().cliName(),
+        "lora_fold_scale", settings.loraFoldScale()));
     if (settings.basePipeline() != null) {
       report.put("base_pipeline", map("path", settings.basePipeline().dir(), "link", settings.basePipeline().link(),
           "components", fromBase));
@@ -60,6 +64,47 @@ public final class ConversionReport {
     report.put("source_keys", dispositions(mapping.dispositions()));
     report.put("planned_at", Instant.now().toString());
     return PythonJson.dumps(report, false);
+  }
+
+  /** The planned report with {@code sections} added before its timestamp. */
+  static String withSections(String plannedJson, Map<String, Object> sections) {
+    if (sections.isEmpty()) {
+      return plannedJson;
+    }
+    Map<String, Object> report = parse(plannedJson);
+    Object plannedAt = report.remove("planned_at");
+    report.putAll(sections);
+    report.put("planned_at", plannedAt);
+    return PythonJson.dumps(report, false);
+  }
+
+  /**
+   * The adapter file and its strength: PEFT applies lora_alpha / r (SAT's alpha / r, or 1 with the
+   * scale folded into B) on its own, so a user must not scale by alpha / r again.
+   */
+  static Map<String, Object> adapter(AdapterExport.Result adapter, ConversionSettings settings) {
+    boolean folded = settings.loraFoldScale();
+    double scale = adapter.satScale();
+    String file = AdapterExport.PREFIX + "/" + AdapterExport.FILE;
+    String note = (folded
+        ? "lora_B already holds SAT's scale alpha / r = " + scale + " (lora_alpha = r, so loaders apply 1)"
+        : "the file's lora_adapter_metadata gives lora_alpha / r = " + scale + " (Diffusers 0.34+ applies it;"
+            + " older loaders apply 1: use --lora-fold-scale for them)")
+        + ". Load it at adapter weight 1.0 and do NOT apply the scale " + scale + " again"
+        + (settings.loraMode() == LoraMode.BOTH
+            ? ". The transformer here already has the LoRA merged: load the adapter onto the base model only."
+            : ".");
+    return map(
+        "file", file,
+        "mode", settings.loraMode().cliName(),
+        "tensors", adapter.tensors().size(),
+        "rank", adapter.config().r(),
+        "sat_alpha", adapter.satAlpha(),
+        "peft_lora_alpha", adapter.config().loraAlpha(),
+        "scale_folded_into_b", folded,
+        "scale_already_applied", scale,
+        "do_not_apply_again", scale,
+        "note", note);
   }
 
   /** The planned report plus the files as written, and when. */

@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.convert;
 import java.io.Serializable;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.UnknownKeys;
@@ -21,6 +22,8 @@ import org.sat2diffusers.transforms.plan.UnknownKeys;
  * @param unknownKeys what becomes of source keys no rule knows (default: fail, listing them)
  * @param basePipeline the base model's Diffusers folder supplying the components the conversion does
  *     not write, or null
+ * @param loraMode merge SAT lora2 weights, export them as a Diffusers adapter file, or both
+ * @param loraFoldScale with an adapter file: fold alpha / r into B (the file's lora_alpha is then r)
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -31,18 +34,22 @@ public record ConversionSettings(
     String satConfigYaml,
     List<Component> components,
     UnknownKeys unknownKeys,
-    BasePipeline basePipeline)
+    BasePipeline basePipeline,
+    LoraMode loraMode,
+    boolean loraFoldScale)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
     unknownKeys = unknownKeys == null ? UnknownKeys.FAIL : unknownKeys;
+    loraMode = loraMode == null ? LoraMode.MERGE : loraMode;
   }
 
-  /** Settings with the defaults of the later options: unknown keys fail, no base pipeline. */
+  /** Settings with the defaults of the later options: unknown keys fail, no base pipeline, LoRA merged. */
   public ConversionSettings(
       Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
       List<Component> components) {
-    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, null);
+    this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, null,
+        LoraMode.MERGE, false);
   }
 
   public static ConversionSettings defaults() {
@@ -51,12 +58,18 @@ public record ConversionSettings(
 
   public ConversionSettings withUnknownKeys(UnknownKeys policy) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, policy,
-        basePipeline);
+        basePipeline, loraMode, loraFoldScale);
   }
 
   public ConversionSettings withBasePipeline(BasePipeline base) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-        unknownKeys, base);
+        unknownKeys, base, loraMode, loraFoldScale);
+  }
+
+  /** These settings with another LoRA mode and fold choice. */
+  public ConversionSettings withLoraExport(LoraMode mode, boolean foldScale) {
+    return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
+        unknownKeys, basePipeline, mode, foldScale);
   }
 
   /** Whether this job writes the component (all are written when none was named). */

@@ -2,6 +2,7 @@ package org.sat2diffusers.transforms.assemble;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -83,6 +84,16 @@ class TensorAssemblerTest {
         assemble(output(t, Dtype.F16), 16));
     ComponentTensor half = component("h", Dtype.BF16, List.of(2L), shorts(0x3F80, 0xC040));
     assertArrayEquals(floats(new float[] {1f, -3f}), assemble(output(half, Dtype.F32), 16));
+  }
+
+  @Test
+  void scaledTensorsAreMultipliedInFp32AndRoundedOnceAsTorch() throws IOException {
+    ComponentTensor b = component("b", Dtype.BF16, List.of(6L), shorts(0x3F80, 0x4040, 0xBF81, 0x3EAB, 0x7F00, 0x0001));
+    OutputTensor scaled = output(b, Dtype.BF16).scaled((float) (1.0 / 3));
+    assertFalse(scaled.isPlainCopy());
+    // torch: (b.float() * torch.tensor(1/3, dtype=torch.float32)).bfloat16()
+    assertArrayEquals(shorts(0x3EAB, 0x3F80, 0xBEAC, 0x3DE4, 0x7E2B, 0x0000), assemble(scaled, 16));
+    assertThrows(IllegalArgumentException.class, () -> output(b, Dtype.BF16).scaled(0f));
   }
 
   static List<LoraMergeCase> loraCases() {
