@@ -11,13 +11,17 @@ import org.apache.beam.sdk.io.fs.ResourceId;
 /**
  * Opens any path or URI Beam's {@link FileSystems} knows (local paths, {@code file://}, and, once
  * their file systems are registered, {@code s3://}, {@code hdfs://}, {@code gs://}) as a {@link
- * RandomAccessInput}. The readers only seek and read, so a new scheme needs nothing here.
+ * RandomAccessInput}. The readers only seek and read, so a new scheme needs nothing here; {@code
+ * s3://} objects are read with bounded ranged GETs instead of Beam's channel.
  */
 public final class RandomAccessInputs {
   private RandomAccessInputs() {}
 
   /** Opens {@code pathOrUri}; {@link RandomAccessInput#path()} returns it unchanged. */
   public static RandomAccessInput open(String pathOrUri) throws IOException {
+    if (pathOrUri.startsWith("s3://")) {
+      return S3ObjectInput.open(pathOrUri); // bounded ranges: see there
+    }
     ResourceId resource = FileSystems.matchNewResource(beamSpec(pathOrUri), false);
     ReadableByteChannel channel = FileSystems.open(resource);
     if (!(channel instanceof SeekableByteChannel seekable)) {

@@ -25,24 +25,46 @@ public final class StorageFiles {
 
   /** Files (not folders) matching a glob, sorted by path; empty when none match. */
   public static List<String> list(String glob) throws IOException {
-    MatchResult match = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
-    if (match.status() == MatchResult.Status.NOT_FOUND) {
-      return List.of();
-    }
-    List<String> files = new ArrayList<>();
-    for (MatchResult.Metadata m : match.metadata()) {
-      if (!m.resourceId().isDirectory()) {
-        files.add(m.resourceId().toString());
+    TreeSet<String> files = new TreeSet<>();
+    try {
+      for (String spec : specs(glob)) {
+        MatchResult match = FileSystems.match(spec, EmptyMatchTreatment.ALLOW);
+        if (match.status() == MatchResult.Status.NOT_FOUND) {
+          continue;
+        }
+        for (MatchResult.Metadata m : match.metadata()) {
+          if (!m.resourceId().isDirectory()) {
+            files.add(m.resourceId().toString());
+          }
+        }
       }
+    } catch (IOException e) {
+      throw PathErrors.naming(glob, "cannot list", e);
     }
-    files.sort(Comparator.naturalOrder());
-    return files;
+    return new ArrayList<>(files);
+  }
+
+  /**
+   * Beam's Hadoop file system matches {@code dir/**} only in the folders below {@code dir}, not the
+   * files directly in it: there, {@code dir/*} is matched too. (Object stores and local paths match
+   * both with {@code **}.)
+   */
+  private static List<String> specs(String glob) {
+    boolean objectStore = glob.startsWith("s3://") || glob.startsWith("gs://");
+    if (glob.endsWith("/**") && !objectStore) {
+      return List.of(glob, glob.substring(0, glob.length() - 1));
+    }
+    return List.of(glob);
   }
 
   /** Size, modification time and store checksum of one file; a missing file is an error naming it. */
   public static FileFingerprint fingerprint(String file) throws IOException {
-    MatchResult.Metadata m = FileSystems.matchSingleFileSpec(file);
-    return new FileFingerprint(file, m.sizeBytes(), m.lastModifiedMillis(), m.checksum());
+    try {
+      MatchResult.Metadata m = FileSystems.matchSingleFileSpec(file);
+      return new FileFingerprint(file, m.sizeBytes(), m.lastModifiedMillis(), m.checksum());
+    } catch (IOException e) {
+      throw PathErrors.naming(file, "cannot look up", e);
+    }
   }
 
   public static boolean exists(String file) throws IOException {
@@ -51,18 +73,23 @@ public final class StorageFiles {
 
   /** Reads a small text file (at most {@code maxBytes}; a larger file is an error naming it). */
   public static String readString(String file, int maxBytes) throws IOException {
+    byte[] bytes;
     try (InputStream in = Channels.newInputStream(FileSystems.open(resource(file)))) {
-      byte[] bytes = in.readNBytes(maxBytes + 1);
-      if (bytes.length > maxBytes) {
-        throw new IOException(file + " is larger than the " + maxBytes + " bytes expected of it");
-      }
-      return new String(bytes, StandardCharsets.UTF_8);
+      bytes = in.readNBytes(maxBytes + 1);
+    } catch (IOException e) {
+      throw PathErrors.naming(file, "cannot read", e);
     }
+    if (bytes.length > maxBytes) {
+      throw new IOException(file + " is larger than the " + maxBytes + " bytes expected of it");
+    }
+    return new String(bytes, StandardCharsets.UTF_8);
   }
 
   public static void writeString(String file, String text) throws IOException {
     try (OutputStream out = Channels.newOutputStream(FileSystems.create(resource(file), MimeTypes.TEXT))) {
       out.write(text.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw PathErrors.naming(file, "cannot write", e);
     }
   }
 

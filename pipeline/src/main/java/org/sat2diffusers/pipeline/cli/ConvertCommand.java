@@ -24,6 +24,7 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.storage.StorageOptions;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
@@ -161,6 +162,8 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Mixin RunnerOptions runner;
 
+  @Mixin StorageOptions storage;
+
   @Option(names = "--temp-location", paramLabel = "DIR",
       description = "Where workers leave the run's outcomes for this process. Default: this machine's temp folder"
           + " with embedded runners; OUTPUT/.sat2diffusers-runs on a cluster (it must be storage both can reach).")
@@ -173,7 +176,7 @@ public final class ConvertCommand implements Callable<Integer> {
     PipelineOptions options;
     List<CheckpointJob> jobs;
     try {
-      options = runner.pipelineOptions();
+      options = storage.applyTo(runner.pipelineOptions());
       options.as(ConversionOptions.class).setFailFast(failFast);
       FileSystems.setDefaultPipelineOptions(options);
       checkUsage();

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.storage.StorageOptions;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
@@ -21,6 +22,7 @@ import org.sat2diffusers.transforms.plan.SourceTensor;
 import org.sat2diffusers.transforms.route.ComponentRouter;
 import org.sat2diffusers.transforms.route.RoutedTensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -34,6 +36,8 @@ import picocli.CommandLine.Spec;
 public final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
+  @Mixin StorageOptions storage;
+
   @Parameters(paramLabel = "PATH", description = "A checkpoint path (as for convert) or a .safetensors file.")
   String path;
 
@@ -41,7 +45,7 @@ public final class InspectCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     try {
-      FileSystems.setDefaultPipelineOptions(PipelineOptionsFactory.create());
+      FileSystems.setDefaultPipelineOptions(storage.applyTo(PipelineOptionsFactory.create()));
       String absolute = Paths2.absolute(path);
       if (absolute.endsWith(".safetensors")) {
         inspectSafetensors(absolute, out);
