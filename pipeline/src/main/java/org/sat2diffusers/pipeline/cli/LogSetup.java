@@ -24,7 +24,8 @@ public final class LogSetup {
     json
   }
 
-  private static final String[] NOISY = {"org.apache.beam", "org.apache.spark", "org.apache.hadoop", "org.sparkproject"};
+  /** Our own loggers: the only ones --verbose opens up to per-tensor detail. */
+  private static final String[] OURS = {"sat2diffusers", "org.sat2diffusers"};
 
   private LogSetup() {}
 
@@ -40,12 +41,11 @@ public final class LogSetup {
         flush();
       }
     };
-    Level level = verbose ? Level.FINE : Level.INFO;
-    handler.setLevel(level);
+    handler.setLevel(Level.FINE);
     root.addHandler(handler);
-    root.setLevel(level);
-    for (String name : NOISY) {
-      Logger.getLogger(name).setLevel(verbose ? Level.INFO : Level.WARNING);
+    root.setLevel(Level.WARNING); // libraries (Beam, Spark, Hadoop, AWS, netlib): warnings and errors only
+    for (String name : OURS) {
+      Logger.getLogger(name).setLevel(verbose ? Level.FINE : Level.INFO);
     }
   }
 

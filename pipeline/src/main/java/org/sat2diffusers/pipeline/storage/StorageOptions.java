@@ -12,6 +12,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.sat2diffusers.io.storage.PathStyleS3ClientBuilderFactory;
 import picocli.CommandLine.Option;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.AwsProfileRegionProvider;
+import software.amazon.awssdk.regions.providers.AwsRegionProviderChain;
+import software.amazon.awssdk.regions.providers.SystemSettingsRegionProvider;
 
 /**
  * The picocli mixin for S3 and HDFS settings, turned into Beam's {@link S3Options} and {@link
@@ -39,7 +42,8 @@ public final class StorageOptions {
   boolean s3PathStyle;
 
   @Option(names = "--s3-region", paramLabel = "REGION",
-      description = "Default: AWS_REGION or the profile's region; us-east-1 with --s3-endpoint when neither is set.")
+      description = "Default: AWS_REGION (or aws.region) or the profile's region, else us-east-1. The EC2 instance"
+          + " metadata service is not asked: on EC2, give it here or in AWS_REGION.")
   String s3Region;
 
   @Option(names = "--hdfs-conf", split = ",", paramLabel = "KEY=VALUE",
@@ -53,17 +57,26 @@ public final class StorageOptions {
     if (s3Endpoint != null) {
       s3.setEndpoint(s3Endpoint);
     }
-    if (s3Region != null) {
-      s3.setAwsRegion(Region.of(s3Region));
-    } else if (s3Endpoint != null && s3.getAwsRegion() == null) {
-      s3.setAwsRegion(Region.US_EAST_1); // S3-compatible stores ignore it, the SDK needs one
-    }
+    s3.setAwsRegion(s3Region != null ? Region.of(s3Region) : regionWithoutInstanceMetadata());
     if (s3PathStyle) {
       s3.setS3ClientFactoryClass(PathStyleS3ClientBuilderFactory.class);
     }
     HadoopFileSystemOptions hdfs = options.as(HadoopFileSystemOptions.class);
     hdfs.setHdfsConfiguration(List.of(hadoopConfiguration(hdfs.getHdfsConfiguration())));
     return options;
+  }
+
+  /**
+   * AWS_REGION / aws.region, else the profile's region, else us-east-1 (S3-compatible stores ignore
+   * it, the SDK needs one). Never the EC2 instance metadata service: Beam's default would ask it on
+   * every run, local ones included, and wait for it off EC2. On EC2, pass --s3-region or AWS_REGION.
+   */
+  private static Region regionWithoutInstanceMetadata() {
+    try {
+      return new AwsRegionProviderChain(new SystemSettingsRegionProvider(), new AwsProfileRegionProvider()).getRegion();
+    } catch (RuntimeException e) { // SdkClientException: none configured
+      return Region.US_EAST_1;
+    }
   }
 
   /** HADOOP_CONF_DIR's configuration (Beam's default) with --hdfs-conf over it, and hdfs:// always known. */
