@@ -11,4 +11,16 @@ public interface ConversionOptions extends PipelineOptions {
   boolean getFailFast();
 
   void setFailFast(boolean value);
+
+  @Description("Count NaN and infinite values of every written floating-point tensor into the report.")
+  @Default.Boolean(false)
+  boolean getCheckFinite();
+
+  void setCheckFinite(boolean value);
+
+  @Description("Fail a checkpoint (nothing committed) when any written tensor holds NaN or infinity.")
+  @Default.Boolean(false)
+  boolean getFailOnNonfinite();
+
+  void setFailOnNonfinite(boolean value);
 }

@@ -149,6 +149,16 @@ public final class ConvertCommand implements Callable<Integer> {
           + " version and options). Without it, such outputs are skipped.")
   boolean overwrite;
 
+  @Option(names = "--check-finite",
+      description = "Count NaN and infinite values of every written tensor into the report (one extra read of each"
+          + " shard, from the page cache when local).")
+  boolean checkFinite;
+
+  @Option(names = "--fail-on-nonfinite",
+      description = "Fail a checkpoint whose written tensors hold NaN or infinity (implies --check-finite): nothing"
+          + " is committed for it and the error lists the tensors.")
+  boolean failOnNonfinite;
+
   @Option(names = "--fail-fast",
       description = "Stop the run at the first checkpoint that fails (default: report it and convert the others).")
   boolean failFast;
@@ -178,6 +188,8 @@ public final class ConvertCommand implements Callable<Integer> {
     try {
       options = storage.applyTo(runner.pipelineOptions());
       options.as(ConversionOptions.class).setFailFast(failFast);
+      options.as(ConversionOptions.class).setCheckFinite(checkFinite || failOnNonfinite);
+      options.as(ConversionOptions.class).setFailOnNonfinite(failOnNonfinite);
       FileSystems.setDefaultPipelineOptions(options);
       checkUsage();
       jobs = manifest != null ? JobManifest.read(Paths2.absolute(manifest)) : JobExpander.expand(request(settings()));

@@ -9,9 +9,17 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
 
-/** A written shard: its size and checksums, for the index, the report and verification. */
+/**
+ * A written shard: its size and checksums, for the index, the report and verification, and (with
+ * --check-finite) the tensors holding NaN or infinity, as {@code "nan,inf"} counts.
+ */
 public record ShardResult(
-    String checkpointId, String path, long bytes, String sha256, Map<String, String> tensorSha256) {
+    String checkpointId,
+    String path,
+    long bytes,
+    String sha256,
+    Map<String, String> tensorSha256,
+    Map<String, String> nonFinite) {
   static final Schema SCHEMA =
       SchemaBuilder.record("ShardResult")
           .namespace("org.sat2diffusers")
@@ -21,10 +29,17 @@ public record ShardResult(
           .requiredLong("bytes")
           .requiredString("sha256")
           .name("tensorSha256").type().map().values().stringType().noDefault()
+          .name("nonFinite").type().map().values().stringType().mapDefault(Map.of())
           .endRecord();
 
   public ShardResult {
     tensorSha256 = Collections.unmodifiableMap(new TreeMap<>(tensorSha256)); // a stable order for the report
+    nonFinite = Collections.unmodifiableMap(new TreeMap<>(nonFinite));
+  }
+
+  /** A shard whose values were not checked for NaN and infinity. */
+  public ShardResult(String checkpointId, String path, long bytes, String sha256, Map<String, String> tensorSha256) {
+    this(checkpointId, path, bytes, sha256, tensorSha256, Map.of());
   }
 
   public static Coder<ShardResult> coder() {
@@ -38,6 +53,7 @@ public record ShardResult(
     r.put("bytes", s.bytes());
     r.put("sha256", s.sha256());
     r.put("tensorSha256", s.tensorSha256());
+    r.put("nonFinite", s.nonFinite());
     return r;
   }
 
@@ -47,6 +63,7 @@ public record ShardResult(
         AvroFields.string(r, "path"),
         AvroFields.longValue(r, "bytes"),
         AvroFields.string(r, "sha256"),
-        AvroFields.stringMap(r, "tensorSha256"));
+        AvroFields.stringMap(r, "tensorSha256"),
+        AvroFields.stringMap(r, "nonFinite"));
   }
 }

@@ -20,6 +20,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -82,8 +83,15 @@ public class FinalizeCheckpoints
                 + " shards were not written; nothing was committed", 0, 0))));
         return;
       }
+      String nonFinite = nonFinite(results);
+      if (!nonFinite.isEmpty() && c.getPipelineOptions().as(ConversionOptions.class).getFailOnNonfinite()) {
+        c.output(Outcomes.orFailFast(c.getPipelineOptions(), KV.of(job.id(), new CheckpointOutcome(job.id(),
+            Status.FAILED, Stage.COMMIT, job.source() + ": --fail-on-nonfinite: tensors holding NaN or infinity"
+                + " (nan,inf): " + nonFinite + "; nothing was committed", 0, 0))));
+        return;
+      }
       try {
-        commit(job, summary, results);
+        commit(job, summary, results, c.getPipelineOptions().as(ConversionOptions.class).getCheckFinite());
       } catch (Exception e) {
         c.output(Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.COMMIT, job.outputDir(), e)));
         return;
@@ -96,7 +104,18 @@ public class FinalizeCheckpoints
           "converted into " + job.outputDir(), tensors, bytes)));
     }
 
-    private static void commit(CheckpointJob job, CheckpointSummary summary, List<ShardResult> results)
+    /** "file: tensor nan,inf; ..." for every written tensor holding NaN or infinity, or "". */
+    private static String nonFinite(List<ShardResult> results) {
+      List<String> found = new ArrayList<>();
+      for (ShardResult r : results) {
+        r.nonFinite().forEach((tensor, counts) ->
+            found.add(r.path().substring(r.path().lastIndexOf('/') + 1) + ": " + tensor + " " + counts));
+      }
+      return String.join("; ", found);
+    }
+
+    private static void commit(
+        CheckpointJob job, CheckpointSummary summary, List<ShardResult> results, boolean finiteChecked)
         throws IOException {
       String out = job.outputDir();
       String staging = job.stagingDir();
@@ -130,10 +149,10 @@ public class FinalizeCheckpoints
       List<ConversionReport.WrittenFile> files = new ArrayList<>();
       for (ShardResult r : results) {
         files.add(new ConversionReport.WrittenFile(
-            r.path().substring(staging.length() + 1), r.bytes(), r.sha256(), r.tensorSha256()));
+            r.path().substring(staging.length() + 1), r.bytes(), r.sha256(), r.tensorSha256(), r.nonFinite()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
-      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files));
+      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked));
       StorageFiles.writeString(out + "/" + CommitMarker.FILE, CommitMarker.render(job));
     }
   }

@@ -8,6 +8,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileSystems;
@@ -25,6 +26,7 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.CountingRandomAccessInput;
+import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
@@ -105,8 +107,16 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
           LOG.debug("  {} {} {} <- {}", t.name(), t.dtype(), t.shape(), t.sourceKeys());
         }
       }
-      out.get(WRITTEN).output(KV.of(task.checkpointId(),
-          new ShardResult(task.checkpointId(), task.path(), written.fileBytes(), written.sha256(), written.tensorSha256())));
+      Map<String, String> nonFinite;
+      try {
+        nonFinite = options.as(ConversionOptions.class).getCheckFinite() ? NonFiniteCheck.of(task.path()) : Map.of();
+      } catch (Exception e) {
+        out.get(Outcomes.TAG).output(
+            Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
+        return;
+      }
+      out.get(WRITTEN).output(KV.of(task.checkpointId(), new ShardResult(task.checkpointId(), task.path(),
+          written.fileBytes(), written.sha256(), written.tensorSha256(), nonFinite)));
     }
 
     /** One attempt: the file is created afresh (truncating an earlier attempt's) and written from its start. */

@@ -22,7 +22,13 @@ import org.sat2diffusers.transforms.plan.OutputTensor;
  */
 public final class ConversionReport {
   /** A written weight file, for the report. */
-  public record WrittenFile(String path, long bytes, String sha256, Map<String, String> tensorSha256) {}
+  /**
+   * A written weight file, for the report.
+   *
+   * @param nonFinite with --check-finite: each tensor holding NaN or infinity, as {@code "nan,inf"}
+   */
+  public record WrittenFile(
+      String path, long bytes, String sha256, Map<String, String> tensorSha256, Map<String, String> nonFinite) {}
 
   private ConversionReport() {}
 
@@ -108,12 +114,27 @@ public final class ConversionReport {
   }
 
   /** The planned report plus the files as written, and when. */
-  public static String withWrittenFiles(String plannedJson, List<WrittenFile> written) {
+  /**
+   * @param finiteChecked whether the written tensors were checked for NaN and infinity (--check-finite):
+   *     then each file lists the tensors holding any, with their counts
+   */
+  public static String withWrittenFiles(String plannedJson, List<WrittenFile> written, boolean finiteChecked) {
     Map<String, Object> report = parse(plannedJson);
     List<Object> files = new ArrayList<>();
     for (WrittenFile w : written) {
-      files.add(map("path", w.path(), "bytes", w.bytes(), "sha256", w.sha256(), "tensor_sha256", w.tensorSha256()));
+      Map<String, Object> file =
+          map("path", w.path(), "bytes", w.bytes(), "sha256", w.sha256(), "tensor_sha256", w.tensorSha256());
+      if (finiteChecked) {
+        Map<String, Object> counts = new LinkedHashMap<>();
+        w.nonFinite().forEach((tensor, nanInf) -> {
+          String[] n = nanInf.split(",");
+          counts.put(tensor, map("nan", Long.parseLong(n[0]), "inf", Long.parseLong(n[1])));
+        });
+        file.put("non_finite", counts);
+      }
+      files.add(file);
     }
+    report.put("finite_check", finiteChecked);
     report.put("written_files", files);
     report.put("finished_at", Instant.now().toString());
     return PythonJson.dumps(report, false) + "\n";
