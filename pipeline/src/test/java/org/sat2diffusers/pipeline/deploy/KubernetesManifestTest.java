@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.pipeline.Main;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.yaml.snakeyaml.Yaml;
 import picocli.CommandLine;
 
@@ -20,20 +21,13 @@ import picocli.CommandLine;
  * build's, and the driver gets the options Spark needs on Java 17.
  */
 class KubernetesManifestTest {
-  private static Path manifest() {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("deploy/kubernetes/sat2diffusers-sparkapplication.yaml");
-      if (Files.exists(candidate)) {
-        return candidate;
-      }
-    }
-    throw new IllegalStateException("deploy/kubernetes/sat2diffusers-sparkapplication.yaml not found");
-  }
+  private static final Path MANIFEST =
+      TestPaths.repoRoot().resolve("deploy/kubernetes/sat2diffusers-sparkapplication.yaml");
 
   @SuppressWarnings("unchecked")
   private static List<Map<String, Object>> applicationSpecs() throws IOException {
     List<Map<String, Object>> specs = new ArrayList<>();
-    for (Object doc : new Yaml().loadAll(Files.readString(manifest()))) {
+    for (Object doc : new Yaml().loadAll(Files.readString(MANIFEST))) {
       Map<String, Object> spec = (Map<String, Object>) ((Map<String, Object>) doc).get("spec");
       specs.add(spec.containsKey("template") ? (Map<String, Object>) spec.get("template") : spec);
     }

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * One run over every fixture run with --iterations all (issue 4): each checkpoint lands in
@@ -29,7 +30,7 @@ class AllFixtureRunsTest {
 
   @BeforeAll
   static void convertAll() {
-    CliRun run = CliRun.run("convert", "--source-root", TestData.root().resolve("sat"), "--iterations", "all",
+    CliRun run = CliRun.run("convert", "--source-root", TestPaths.sat(), "--iterations", "all",
         "--output", out);
     assertEquals(0, run.exitCode(), run.err());
   }
@@ -42,7 +43,7 @@ class AllFixtureRunsTest {
   @MethodSource("outputs")
   void everyCheckpointConforms(String output) throws IOException {
     for (String expected : EXPECTED.get(output)) {
-      assertEquals(List.of(), ExpectedTensors.mismatches(out.resolve(output), TestData.expected(expected)),
+      assertEquals(List.of(), ExpectedTensors.mismatches(out.resolve(output), TestPaths.expected(expected)),
           output + " against " + expected);
     }
   }

@@ -6,13 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /** The broken and hostile files of testdata/bad/ (made by its make_bad.py; MANIFEST.txt says what each is). */
 final class BadCorpus {
   private BadCorpus() {}
 
   static Path folder() {
-    return TestData.root().resolve("bad");
+    return TestPaths.testdata().resolve("bad");
   }
 
   /** Every corpus file, sorted. */

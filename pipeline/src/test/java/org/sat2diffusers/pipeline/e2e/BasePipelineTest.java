@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * Issue 8, {@code --base-pipeline}: the components a conversion does not write come from a Diffusers
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * plus a tokenizer/ of dummy files.
  */
 class BasePipelineTest {
-  private static final Path SOURCE = TestData.sat("cogvideox-2b-sft");
+  private static final Path SOURCE = TestPaths.sat("cogvideox-2b-sft");
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir static Path work;
@@ -70,7 +71,7 @@ class BasePipelineTest {
 
   @Test
   void componentsTheBaseLacksAreNotNamed() throws IOException {
-    Path partialBase = TestData.copyTree(base, work.resolve("base-without-t5"));
+    Path partialBase = TestPaths.copyTree(base, work.resolve("base-without-t5"));
     try (Stream<Path> files = Files.walk(partialBase.resolve("text_encoder"))) {
       for (Path f : files.sorted((a, b) -> b.compareTo(a)).toList()) {
         Files.delete(f);
@@ -114,7 +115,7 @@ class BasePipelineTest {
 
   @Test
   void aBaseOfAnotherPipelineClassIsRefused() throws IOException {
-    Path i2v = TestData.copyTree(base, work.resolve("base-i2v"));
+    Path i2v = TestPaths.copyTree(base, work.resolve("base-i2v"));
     ObjectNode index = (ObjectNode) TestData.json(i2v.resolve("model_index.json"));
     index.put("_class_name", "CogVideoXImageToVideoPipeline");
     Files.writeString(i2v.resolve("model_index.json"), JSON.writeValueAsString(index));

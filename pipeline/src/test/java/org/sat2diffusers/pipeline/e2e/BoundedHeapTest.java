@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * The whole corpus of testdata/bad/ is rejected by a JVM with a 256 MB heap that exits at the first
@@ -22,7 +23,7 @@ class BoundedHeapTest {
     Path log = work.resolve("child.log");
     Process child = new ProcessBuilder(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-XX:+ExitOnOutOfMemoryError",
-        "-Dtestdata.dir=" + TestData.root(), "-cp", System.getProperty("java.class.path"),
+        "-Dtestdata.dir=" + TestPaths.testdata(), "-cp", System.getProperty("java.class.path"),
         BadCorpusRun.class.getName(), work.resolve("out").toString()))
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     assertTrue(child.waitFor(5, TimeUnit.MINUTES), "the child JVM did not finish in 5 minutes");

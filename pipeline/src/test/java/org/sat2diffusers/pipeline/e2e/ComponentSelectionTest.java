@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.plan.Component;
 
 /**
@@ -33,8 +34,8 @@ import org.sat2diffusers.transforms.plan.Component;
  * as "not selected" while every other key keeps the fate a full conversion gives it.
  */
 class ComponentSelectionTest {
-  private static final Path MANIFEST = TestData.expected("cogvideox-2b-sft/1000.json");
-  private static final Path SOURCE = TestData.sat("cogvideox-2b-sft");
+  private static final Path MANIFEST = TestPaths.expected("cogvideox-2b-sft/1000.json");
+  private static final Path SOURCE = TestPaths.sat("cogvideox-2b-sft");
 
   @TempDir static Path work;
   /** What a full conversion does with each source key: the dry run's plan of it. */
@@ -120,7 +121,7 @@ class ComponentSelectionTest {
   @Test
   void selectingOnlyAnAbsentComponentIsRefused() throws IOException {
     Path out = work.resolve("absent");
-    CliRun run = CliRun.run("convert", "--source", TestData.sat("cogvideox-5b-i2v-release"), "--output", out,
+    CliRun run = CliRun.run("convert", "--source", TestPaths.sat("cogvideox-5b-i2v-release"), "--output", out,
         "--components", "text_encoder");
     assertEquals(ExitCodes.INVALID_INPUT, run.exitCode(), run.err());
     assertTrue(run.err().contains("text_encoder") && run.err().contains("cogvideox-5b-i2v-release"), run.err());

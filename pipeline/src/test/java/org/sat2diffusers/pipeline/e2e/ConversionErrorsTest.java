@@ -16,15 +16,16 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /** Invalid inputs refused before any write: exit code 3, a message naming the path and the problem, nothing that looks complete. */
 class ConversionErrorsTest {
   @TempDir Path work;
 
   static Stream<Arguments> failures() {
-    Path missing = TestData.sat("no-such-checkpoint");
-    Path notCheckpoint = TestData.expected("cogvideox-2b-sft");
-    Path v15 = TestData.sat("cogvideox1.5-5b-i2v-lora");
+    Path missing = TestPaths.sat("no-such-checkpoint");
+    Path notCheckpoint = TestPaths.expected("cogvideox-2b-sft");
+    Path v15 = TestPaths.sat("cogvideox1.5-5b-i2v-lora");
     return Stream.of(
         Arguments.of(Named.of("nonexistent source", List.of("--source", missing)), List.of(missing.toString())),
         Arguments.of(Named.of("folder that is not a checkpoint", List.of("--source", notCheckpoint)),
@@ -44,7 +45,7 @@ class ConversionErrorsTest {
   void asksForTheModelWhenNeitherTensorsNorTheRunTellIt() throws IOException {
     Path alone = work.resolve("alone/mp_rank_00_model_states.pt");
     Files.createDirectories(alone.getParent());
-    Files.copy(TestData.sat("cogvideox-5b-lora/200/mp_rank_00_model_states.pt"), alone);
+    Files.copy(TestPaths.sat("cogvideox-5b-lora/200/mp_rank_00_model_states.pt"), alone);
     refusedBeforeWriting(List.of("--source", alone), List.of(alone.toString(), "--model", "--sat-config"));
   }
 

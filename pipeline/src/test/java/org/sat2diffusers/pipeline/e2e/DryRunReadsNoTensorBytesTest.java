@@ -25,6 +25,7 @@ import org.sat2diffusers.io.zip.ZipArchive;
 import org.sat2diffusers.io.zip.ZipEntryInfo;
 import org.sat2diffusers.pipeline.DryRun;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 
 /**
@@ -54,7 +55,7 @@ class DryRunReadsNoTensorBytesTest {
   @ParameterizedTest
   @EnumSource(FixtureConversion.class)
   void dryRunReadsOnlyTheDirectoryAndThePickle(FixtureConversion conversion) throws IOException {
-    SatCheckpoint checkpoint = SatLayout.resolve(TestData.sat(conversion.source).toString());
+    SatCheckpoint checkpoint = SatLayout.resolve(TestPaths.sat(conversion.source).toString());
     String output = work.resolve("out").toString();
     CheckpointJob job = new CheckpointJob(output, conversion.source, checkpoint.iteration(), checkpoint.files(), output,
         settings(conversion));

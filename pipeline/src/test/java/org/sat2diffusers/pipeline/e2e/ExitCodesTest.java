@@ -20,6 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * Issue 9: each documented exit code, provoked. 0 converted or up to date, 1 a failure while
@@ -69,14 +70,14 @@ class ExitCodesTest {
     CliRun run = CliRun.run(SMALL.arguments(out));
 
     assertEquals(ExitCodes.FAILED, run.exitCode(), "exit code of " + run.command() + "\nstderr:\n" + run.err());
-    assertTrue(run.err().contains(TestData.sat(SMALL.source).toString()), "stderr names no checkpoint:\n" + run.err());
+    assertTrue(run.err().contains(TestPaths.sat(SMALL.source).toString()), "stderr names no checkpoint:\n" + run.err());
     assertTrue(run.err().contains(blocker.toString()), "stderr names no path that failed:\n" + run.err());
     run.assertNoStackTrace();
     assertEquals(List.of(), OutputFolders.committedFiles(out), "committed files after a failed write");
   }
 
   static Stream<Arguments> usageErrors() {
-    Path source = TestData.sat(SMALL.source);
+    Path source = TestPaths.sat(SMALL.source);
     return Stream.of(
         usage("unknown option", "--frobnicate", "--source", source, "--frobnicate"),
         usage("missing --source", "--source"),
@@ -149,7 +150,7 @@ class ExitCodesTest {
 
   @Test
   void readmeDocumentsEveryExitCode() throws IOException {
-    Path readme = TestData.root().getParent().resolve("README.md");
+    Path readme = TestPaths.testdata().getParent().resolve("README.md");
     assertDocumented(readme.toString(), Files.readAllLines(readme));
   }
 
@@ -167,7 +168,7 @@ class ExitCodesTest {
   }
 
   private static Path rankFile(FixtureConversion conversion) {
-    return TestData.sat(conversion.source).resolve(conversion.iteration).resolve("mp_rank_00_model_states.pt");
+    return TestPaths.sat(conversion.source).resolve(conversion.iteration).resolve("mp_rank_00_model_states.pt");
   }
 
   private static CliRun convert(Path out, List<Object> options) {

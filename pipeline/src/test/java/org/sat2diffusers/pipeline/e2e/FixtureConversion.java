@@ -3,6 +3,7 @@ package org.sat2diffusers.pipeline.e2e;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * The conversions of the shared fixtures, with the command lines /work/shared/checks/fixtures.sh
@@ -39,22 +40,22 @@ enum FixtureConversion {
 
   /** The expected tensors, {@code testdata/expected/<fixture>/<case>.json}. */
   List<Path> manifests() {
-    return manifests.stream().map(m -> TestData.expected(fixture()).resolve(m)).toList();
+    return manifests.stream().map(m -> TestPaths.expected(fixture()).resolve(m)).toList();
   }
 
   /** The torch-side descriptions of the checkpoint's .pt files, {@code testdata/expected/source/...json}. */
   List<Path> sourceManifests() {
     return switch (this) {
       case I2V_RELEASE -> List.of(
-          TestData.expected("source/cogvideox-5b-i2v-release/transformer/1/mp_rank_00_model_states.json"),
-          TestData.expected("source/cogvideox-5b-i2v-release/vae/3d-vae.json"));
-      default -> List.of(TestData.expected("source/" + fixture() + "/" + iteration + "/mp_rank_00_model_states.json"));
+          TestPaths.expected("source/cogvideox-5b-i2v-release/transformer/1/mp_rank_00_model_states.json"),
+          TestPaths.expected("source/cogvideox-5b-i2v-release/vae/3d-vae.json"));
+      default -> List.of(TestPaths.expected("source/" + fixture() + "/" + iteration + "/mp_rank_00_model_states.json"));
     };
   }
 
   /** The convert command line writing to {@code output}. */
   Object[] arguments(Path output) {
-    List<Object> args = new ArrayList<>(List.of("convert", "--source", TestData.sat(source), "--output", output));
+    List<Object> args = new ArrayList<>(List.of("convert", "--source", TestPaths.sat(source), "--output", output));
     args.addAll(options);
     return args.toArray();
   }

@@ -36,6 +36,7 @@ import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.pipeline.e2e.ComponentWeights.WrittenTensor;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.plan.Component;
 
 /**
@@ -92,7 +93,7 @@ class FixtureConversionTest {
     Map<Component, List<String>> fields = Map.of(Component.TRANSFORMER, TRANSFORMER_FIELDS, Component.VAE, VAE_FIELDS);
     int compared = 0;
     for (Component c : producedComponents(conversion)) {
-      Path expectedConfig = TestData.expected(conversion.fixture()).resolve(c.folder() + ".config.json");
+      Path expectedConfig = TestPaths.expected(conversion.fixture()).resolve(c.folder() + ".config.json");
       if (!fields.containsKey(c) || !Files.exists(expectedConfig)) {
         continue;
       }
@@ -227,7 +228,7 @@ class FixtureConversionTest {
   void comparisonToleratesOneUlpOnMergedTensorsAndNothingElse() throws IOException {
     FixtureConversion lora = FixtureConversion.LORA_ALPHA1;
     Path manifest = lora.manifests().get(0);
-    Path copy = TestData.copyTree(converted(lora), work.resolve("tampered"));
+    Path copy = TestPaths.copyTree(converted(lora), work.resolve("tampered"));
     JsonNode expected = TestData.json(manifest).get("transformer");
     String merged = firstKey(expected, true);
     String plain = firstKey(expected, false);
@@ -291,7 +292,7 @@ class FixtureConversionTest {
   /** Per file under testdata/sat/: its sha256 and modification time. */
   private static Map<Path, String> sourceFingerprints() throws IOException {
     Map<Path, String> fingerprints = new HashMap<>();
-    try (Stream<Path> files = Files.walk(TestData.sat(""))) {
+    try (Stream<Path> files = Files.walk(TestPaths.sat())) {
       for (Path file : files.filter(Files::isRegularFile).toList()) {
         fingerprints.put(file, TestData.sha256(file) + " modified " + Files.getLastModifiedTime(file));
       }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * Issue 5, HDFS: on a MiniDFSCluster started here, the fixtures converted hdfs:// to local and local
@@ -36,10 +37,10 @@ class HdfsConversionTest {
     cluster.waitActive();
     hdfs = cluster.getFileSystem();
     root = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
-    hdfs.copyFromLocalFile(new org.apache.hadoop.fs.Path(TestData.root().resolve("sat").toUri()),
+    hdfs.copyFromLocalFile(new org.apache.hadoop.fs.Path(TestPaths.sat().toUri()),
         new org.apache.hadoop.fs.Path(root + "/sat"));
     for (String run : List.of("cogvideox-2b-sft", "cogvideox1.5-5b-i2v-lora")) {
-      hdfs.copyFromLocalFile(new org.apache.hadoop.fs.Path(TestData.sat(run).toUri()),
+      hdfs.copyFromLocalFile(new org.apache.hadoop.fs.Path(TestPaths.sat(run).toUri()),
           new org.apache.hadoop.fs.Path(root + "/runs/" + run));
     }
   }
@@ -57,7 +58,7 @@ class HdfsConversionTest {
     JobsYaml yaml = new JobsYaml();
     for (FixtureConversion c : FixtureConversion.values()) {
       yaml.job("source", root + "/sat/" + c.source, local.resolve(c.name()).toString(), c.options);
-      yaml.job("source", TestData.sat(c.source).toString(), root + "/out/" + c.name(), c.options);
+      yaml.job("source", TestPaths.sat(c.source).toString(), root + "/out/" + c.name(), c.options);
     }
     yaml.job("source_root", root + "/runs", local.resolve("discovered").toString(), List.of());
     Path manifest = Files.writeString(work.resolve("jobs.yaml"), yaml.toString());
@@ -77,9 +78,9 @@ class HdfsConversionTest {
     }
     Path discovered = local.resolve("discovered");
     checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(discovered.resolve("cogvideox-2b-sft/1000"),
-        TestData.expected("cogvideox-2b-sft/1000.json")), "discovery over hdfs://"));
+        TestPaths.expected("cogvideox-2b-sft/1000.json")), "discovery over hdfs://"));
     checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(discovered.resolve("cogvideox1.5-5b-i2v-lora/300"),
-        TestData.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")), "discovery over hdfs://"));
+        TestPaths.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")), "discovery over hdfs://"));
     assertAll(checks);
   }
 

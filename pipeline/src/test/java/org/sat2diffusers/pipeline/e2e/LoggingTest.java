@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.plan.Component;
 
 /**
@@ -69,7 +70,7 @@ class LoggingTest {
   @Test
   void humanFormatShowsARefusalWithoutAStackTrace() throws IOException {
     Path truncated = work.resolve("truncated.pt");
-    byte[] bytes = Files.readAllBytes(TestData.sat(FIXTURE.source).resolve(FIXTURE.iteration).resolve("mp_rank_00_model_states.pt"));
+    byte[] bytes = Files.readAllBytes(TestPaths.sat(FIXTURE.source).resolve(FIXTURE.iteration).resolve("mp_rank_00_model_states.pt"));
     Files.write(truncated, Arrays.copyOf(bytes, bytes.length - 100));
     CliRun run = CliRun.run("convert", "--source", truncated, "--output", work.resolve("refused-human"));
     assertEquals(ExitCodes.INVALID_INPUT, run.exitCode(), run.err());

@@ -27,6 +27,7 @@ import org.sat2diffusers.io.safetensors.SafetensorsHeader;
 import org.sat2diffusers.io.safetensors.TensorSpec;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * Issue 8, LoRA as an adapter: {@code --lora-mode adapter|both} writes SAT's lora2 matrices as a
@@ -202,7 +203,7 @@ class LoraAdapterTest {
     CliRun.run("merge-lora", "--model", converted, "--lora", lora, "--output", merged).assertSucceeded();
     for (String other : List.of("vae", "text_encoder")) { // merge-lora writes only the transformer
       if (Files.isDirectory(converted.resolve(other))) {
-        TestData.copyTree(converted.resolve(other), merged.resolve(other));
+        TestPaths.copyTree(converted.resolve(other), merged.resolve(other));
       }
     }
     assertEquals(List.of(), ExpectedTensors.mismatches(merged, c.conversion.manifests().get(0)));

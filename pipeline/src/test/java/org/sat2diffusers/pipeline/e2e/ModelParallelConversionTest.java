@@ -25,6 +25,7 @@ import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * Issue 8, model-parallel checkpoints: fixtures split into 2 and 4 ranks the way SAT partitions
@@ -33,7 +34,7 @@ import org.sat2diffusers.io.torch.TorchCheckpointReader;
  * model-parallel checkpoint, fail naming what is wrong.
  */
 class ModelParallelConversionTest {
-  private static final Path SPLIT = TestData.root().resolve("model-parallel");
+  private static final Path SPLIT = TestPaths.testdata().resolve("model-parallel");
   private static final String REPLICATED = "model.diffusion_model.transformer.layers.1.input_layernorm.weight";
 
   @TempDir static Path work;
@@ -42,7 +43,7 @@ class ModelParallelConversionTest {
   @BeforeAll
   static void convertTheUnsplitFixture() {
     unsplit = work.resolve("unsplit");
-    CliRun.run("convert", "--source", TestData.sat("cogvideox-2b-sft"), "--output", unsplit).assertSucceeded();
+    CliRun.run("convert", "--source", TestPaths.sat("cogvideox-2b-sft"), "--output", unsplit).assertSucceeded();
   }
 
   @ParameterizedTest(name = "{0} ranks")
@@ -52,25 +53,25 @@ class ModelParallelConversionTest {
     CliRun.run("convert", "--source", SPLIT.resolve("cogvideox-2b-sft-mp" + ranks), "--output", out)
         .assertSucceeded().assertNoStackTrace();
     assertSameFolders(unsplit, out);
-    assertEquals(List.of(), ExpectedTensors.mismatches(out, TestData.expected("cogvideox-2b-sft/1000.json")));
+    assertEquals(List.of(), ExpectedTensors.mismatches(out, TestPaths.expected("cogvideox-2b-sft/1000.json")));
     String report = Files.readString(out.resolve("conversion_report.json"));
     assertTrue(report.contains("mp_rank_0" + (ranks - 1) + "_model_states.pt"), "the report lists every rank file");
   }
 
   @Test
   void releasedLayoutKeepsItsVaeBesideTheRanks() throws IOException {
-    Path release = TestData.copyTree(SPLIT.resolve("cogvideox-5b-i2v-release-mp2"), work.resolve("release-mp2"));
-    TestData.copyTree(TestData.sat("cogvideox-5b-i2v-release/vae"), release.resolve("vae"));
+    Path release = TestPaths.copyTree(SPLIT.resolve("cogvideox-5b-i2v-release-mp2"), work.resolve("release-mp2"));
+    TestPaths.copyTree(TestPaths.sat("cogvideox-5b-i2v-release/vae"), release.resolve("vae"));
     Path merged = work.resolve("release-mp2-out");
     Path single = work.resolve("release-out");
     CliRun.run("convert", "--source", release, "--output", merged).assertSucceeded();
-    CliRun.run("convert", "--source", TestData.sat("cogvideox-5b-i2v-release"), "--output", single).assertSucceeded();
+    CliRun.run("convert", "--source", TestPaths.sat("cogvideox-5b-i2v-release"), "--output", single).assertSucceeded();
     assertSameFolders(single, merged);
   }
 
   @Test
   void ranksDisagreeingOnAReplicatedTensorFailNamingItAndTheRanks() throws IOException {
-    Path run = TestData.copyTree(SPLIT.resolve("cogvideox-2b-sft-mp4"), work.resolve("mismatch"));
+    Path run = TestPaths.copyTree(SPLIT.resolve("cogvideox-2b-sft-mp4"), work.resolve("mismatch"));
     Path rank2 = run.resolve("1000/mp_rank_02_model_states.pt");
     flipLastByte(rank2, REPLICATED);
     Path out = work.resolve("mismatch-out");

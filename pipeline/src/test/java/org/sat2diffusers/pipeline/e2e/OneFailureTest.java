@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * A run over a root where one checkpoint is broken: by default it is reported and the others are
@@ -25,8 +26,8 @@ class OneFailureTest {
   @BeforeEach
   void rootWithOneBrokenRun() throws IOException {
     root = Files.createDirectories(work.resolve("runs"));
-    TestData.copyTree(TestData.sat("cogvideox1.5-5b-i2v-lora"), root.resolve("good"));
-    Path broken = TestData.copyTree(TestData.sat("cogvideox1.5-5b-i2v-lora"), root.resolve("broken"));
+    TestPaths.copyTree(TestPaths.sat("cogvideox1.5-5b-i2v-lora"), root.resolve("good"));
+    Path broken = TestPaths.copyTree(TestPaths.sat("cogvideox1.5-5b-i2v-lora"), root.resolve("broken"));
     Path pt = broken.resolve("300/mp_rank_00_model_states.pt");
     byte[] bytes = Files.readAllBytes(pt);
     Files.write(pt, Arrays.copyOf(bytes, bytes.length / 2)); // truncated: no zip directory
@@ -41,7 +42,7 @@ class OneFailureTest {
     assertTrue(Files.exists(out.resolve("good/300/_SUCCESS")), "the good checkpoint was not converted");
     assertFalse(Files.exists(out.resolve("broken/300/_SUCCESS")));
     assertEquals(List.of(), ExpectedTensors.mismatches(out.resolve("good/300"),
-        TestData.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")));
+        TestPaths.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")));
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * Issue 9 with the commit marker: a committed output is skipped as up to date until its sources
@@ -34,8 +35,8 @@ class OverwriteTest {
    */
   @BeforeAll
   static void convertTwoCopies() throws IOException {
-    sourceA = TestData.copyTree(TestData.sat(FIXTURE.source), work.resolve("a"));
-    sourceB = TestData.copyTree(TestData.sat(FIXTURE.source), work.resolve("b"));
+    sourceA = TestPaths.copyTree(TestPaths.sat(FIXTURE.source), work.resolve("a"));
+    sourceB = TestPaths.copyTree(TestPaths.sat(FIXTURE.source), work.resolve("b"));
     outA = work.resolve("out-a");
     outB = work.resolve("out-b");
     convert(sourceA, outA).assertSucceeded();

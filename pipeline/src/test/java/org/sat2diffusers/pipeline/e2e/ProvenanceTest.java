@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /** Issue 8: every header and the report say what the output was made from, and nothing about when. */
 class ProvenanceTest {
@@ -25,8 +26,8 @@ class ProvenanceTest {
     Path out = tmp.resolve("out");
     CliRun.run(c.arguments(out)).assertSucceeded();
     JsonNode header = TestData.json(metadata(out.resolve(SHARD)).getBytes());
-    Path pt = TestData.sat("cogvideox-5b-lora/200/mp_rank_00_model_states.pt");
-    assertEquals(TestData.sat(c.source).toString(), header.get("source").asText());
+    Path pt = TestPaths.sat("cogvideox-5b-lora/200/mp_rank_00_model_states.pt");
+    assertEquals(TestPaths.sat(c.source).toString(), header.get("source").asText());
     assertEquals("200", header.get("iteration").asText());
     assertEquals(pt.toString(), header.path("source_files").path(0).path("path").asText());
     assertEquals(Files.size(pt), header.path("source_files").path(0).path("size").asLong());

@@ -19,6 +19,7 @@ import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.plan.SourceTensor;
 import org.sat2diffusers.transforms.route.ComponentRouter;
 import org.sat2diffusers.transforms.route.RoutedTensor;
@@ -44,9 +45,9 @@ class S3ConversionTest {
     proxy = new HttpCountingProxy(server.port());
     s3 = S3ProxyServer.client(server.port()); // the test's own traffic bypasses the counting proxy
     s3.createBucket(b -> b.bucket(BUCKET));
-    S3ProxyServer.upload(s3, TestData.root().resolve("sat"), BUCKET, "sat");
+    S3ProxyServer.upload(s3, TestPaths.sat(), BUCKET, "sat");
     for (String run : List.of("cogvideox-2b-sft", "cogvideox1.5-5b-i2v-lora")) {
-      S3ProxyServer.upload(s3, TestData.sat(run), BUCKET, "runs/" + run);
+      S3ProxyServer.upload(s3, TestPaths.sat(run), BUCKET, "runs/" + run);
     }
     credentials = AwsTestCredentials.set(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY);
   }
@@ -104,9 +105,9 @@ class S3ConversionTest {
     assertAll(
         () -> assertTrue(Files.exists(sft.resolve("_SUCCESS")), "cogvideox-2b-sft not committed"),
         () -> assertTrue(Files.exists(lora.resolve("_SUCCESS")), "cogvideox1.5-5b-i2v-lora not committed"),
-        () -> assertEquals(List.of(), ExpectedTensors.mismatches(sft, TestData.expected("cogvideox-2b-sft/1000.json"))),
+        () -> assertEquals(List.of(), ExpectedTensors.mismatches(sft, TestPaths.expected("cogvideox-2b-sft/1000.json"))),
         () -> assertEquals(List.of(),
-            ExpectedTensors.mismatches(lora, TestData.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json"))));
+            ExpectedTensors.mismatches(lora, TestPaths.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json"))));
   }
 
   /**
@@ -115,7 +116,7 @@ class S3ConversionTest {
    */
   @Test
   void theStoreServesAboutTheBytesTheConversionNeeds() throws IOException {
-    Path file = TestData.sat("cogvideox-2b-sft/1000/mp_rank_00_model_states.pt");
+    Path file = TestPaths.sat("cogvideox-2b-sft/1000/mp_rank_00_model_states.pt");
     CheckpointIndex index;
     long indexBytes;
     try (CountingRandomAccessInput in = new CountingRandomAccessInput(RandomAccessInputs.open(file.toString()))) {

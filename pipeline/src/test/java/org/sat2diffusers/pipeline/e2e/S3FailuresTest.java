@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -35,7 +36,7 @@ class S3FailuresTest {
     server = S3ProxyServer.shared();
     s3 = S3ProxyServer.client(server.port());
     s3.createBucket(b -> b.bucket(BUCKET));
-    S3ProxyServer.upload(s3, TestData.sat("cogvideox-2b-sft"), BUCKET, "sat/cogvideox-2b-sft");
+    S3ProxyServer.upload(s3, TestPaths.sat("cogvideox-2b-sft"), BUCKET, "sat/cogvideox-2b-sft");
   }
 
   @AfterAll

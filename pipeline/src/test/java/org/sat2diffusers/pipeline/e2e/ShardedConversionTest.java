@@ -23,12 +23,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.sat2diffusers.pipeline.e2e.ComponentWeights.WrittenTensor;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.plan.Component;
 
 /** {@code --max-shard-size 20KB} on the 2B fixture: huggingface_hub's sharding, and re-runs that leave nothing stale. */
 class ShardedConversionTest {
   private static final long LIMIT = 20_000;
-  private static final Path MANIFEST = TestData.expected("cogvideox-2b-sft/1000.json");
+  private static final Path MANIFEST = TestPaths.expected("cogvideox-2b-sft/1000.json");
 
   @TempDir static Path work;
   private static Path sharded;
@@ -40,7 +41,7 @@ class ShardedConversionTest {
   }
 
   private static void convert(Path output, boolean sharded) {
-    List<Object> args = new ArrayList<>(List.of("convert", "--source", TestData.sat("cogvideox-2b-sft"), "--output", output));
+    List<Object> args = new ArrayList<>(List.of("convert", "--source", TestPaths.sat("cogvideox-2b-sft"), "--output", output));
     if (sharded) {
       args.addAll(List.of("--max-shard-size", "20KB"));
     }
@@ -132,7 +133,7 @@ class ShardedConversionTest {
 
   @Test
   void reRunsIntoTheSameFolderLeaveNoStaleWeightFiles() throws IOException {
-    Path rerun = TestData.copyTree(sharded, work.resolve("rerun"));
+    Path rerun = TestPaths.copyTree(sharded, work.resolve("rerun"));
     convert(rerun, false);
     for (Component c : ExpectedTensors.components(MANIFEST)) {
       assertNull(ComponentWeights.read(rerun.resolve(c.folder()), c.fileStem()).index(), c.folder() + ": still sharded");

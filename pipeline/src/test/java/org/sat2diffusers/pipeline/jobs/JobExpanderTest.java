@@ -16,10 +16,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 
 class JobExpanderTest {
-  private static final Path SAT = Testdata.sat();
+  private static final Path SAT = TestPaths.sat();
   private static final String OUT = "/out";
   private static final ConversionSettings SETTINGS = ConversionSettings.defaults();
 

@@ -11,11 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.plan.Component;
 
@@ -24,7 +24,7 @@ class JobManifestTest {
 
   @Test
   void documentedExampleConvertsEveryFixtureWithItsOwnSettings(@TempDir Path dir) throws IOException {
-    copyTree(Testdata.sat(), dir.resolve("runs"));
+    TestPaths.copyTree(TestPaths.sat(), dir.resolve("runs"));
     Files.writeString(dir.resolve("jobs.yaml"), resource("jobs.yaml"));
     Files.createDirectories(dir.resolve("configs"));
     String satConfig = resource("configs/cogvideox_5b_lora.yaml");
@@ -59,7 +59,7 @@ class JobManifestTest {
 
   @Test
   void exampleInTheDocsIsTheTestedOne() throws IOException {
-    String docs = Files.readString(Testdata.dir().getParent().resolve("docs/manifest.md"));
+    String docs = Files.readString(TestPaths.repoRoot().resolve("docs/manifest.md"));
     assertTrue(docs.contains("```yaml\n" + resource("jobs.yaml") + "```\n"), "docs/manifest.md and jobs.yaml differ");
   }
 
@@ -143,14 +143,14 @@ class JobManifestTest {
           output: out/sft
         - source_root: nothing-here
           output: out/none
-        """.formatted(Testdata.sat().resolve("cogvideox-5b-lora"), Testdata.sat().resolve("cogvideox-2b-sft"));
+        """.formatted(TestPaths.sat("cogvideox-5b-lora"), TestPaths.sat("cogvideox-2b-sft"));
     InvalidJobsException e = assertThrows(InvalidJobsException.class,
         () -> JobManifest.jobs(yaml, "jobs.yaml", dir.toString()));
     List<String> problems = e.problems();
     assertEquals(3, problems.size(), String.join("\n", problems));
     assertTrue(problems.get(0).startsWith("line 3, sat_config: ") && problems.get(0).contains("missing.yaml"),
         problems.get(0));
-    assertEquals("line 4, source: " + Testdata.sat().resolve("cogvideox-2b-sft")
+    assertEquals("line 4, source: " + TestPaths.sat("cogvideox-2b-sft")
         + " has no iteration 200, 900; iterations present: 500, 1000", problems.get(1));
     assertEquals("line 7, source_root: no SAT run below " + dir.resolve("nothing-here")
         + " (expected folders with 'latest', or with <iteration>/mp_rank_00_model_states.pt)", problems.get(2));
@@ -165,7 +165,7 @@ class JobManifestTest {
         - source: %1$s
           output: ./out/
           dtype: *cast
-        """.formatted(Testdata.sat().resolve("cogvideox-5b-lora"));
+        """.formatted(TestPaths.sat("cogvideox-5b-lora"));
     InvalidJobsException e = assertThrows(InvalidJobsException.class,
         () -> JobManifest.jobs(yaml, "jobs.yaml", dir.toString()));
     assertTrue(e.problems().get(0).startsWith("two checkpoints would be written to " + dir.resolve("out") + ": "),
@@ -184,7 +184,7 @@ class JobManifestTest {
         - source: %1$s
           output: plain
           dtype: keep
-        """.formatted(Testdata.sat().resolve("cogvideox-2b-sft"));
+        """.formatted(TestPaths.sat("cogvideox-2b-sft"));
     List<CheckpointJob> jobs = JobManifest.jobs(yaml, "jobs.yaml", dir.toString());
     assertEquals(List.of("s3://bucket/converted", dir.resolve("plain").toString()),
         jobs.stream().map(CheckpointJob::outputDir).toList());
@@ -202,19 +202,6 @@ class JobManifestTest {
         throw new IOException("test resource " + RESOURCES + name + " not found");
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
-      for (Path p : (Iterable<Path>) paths::iterator) {
-        Path target = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(target);
-        } else {
-          Files.copy(p, target);
-        }
-      }
     }
   }
 }

@@ -7,12 +7,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * A run killed in the middle (SIGKILL, at several moments) and started again: every output that has
@@ -63,11 +63,10 @@ class CrashRecoveryIT {
 
   /** Copies of the fixture runs (four of the 2B fine-tune, two iterations each): enough work to kill mid-way. */
   private static Path manyRuns(Path root) throws IOException {
-    Path sat = Fixtures.testdata().resolve("sat");
     for (String copy : List.of("a", "b", "c", "d")) {
-      copyTree(sat.resolve("cogvideox-2b-sft"), root.resolve("sft-" + copy));
+      TestPaths.copyTree(TestPaths.sat("cogvideox-2b-sft"), root.resolve("sft-" + copy));
     }
-    copyTree(sat.resolve("cogvideox1.5-5b-i2v-lora"), root.resolve("v15-lora"));
+    TestPaths.copyTree(TestPaths.sat("cogvideox1.5-5b-i2v-lora"), root.resolve("v15-lora"));
     return root;
   }
 
@@ -78,21 +77,6 @@ class CrashRecoveryIT {
     try (Stream<Path> walk = Files.walk(out)) {
       return walk.filter(p -> p.getFileName().toString().equals("_SUCCESS"))
           .map(p -> out.relativize(p.getParent()).toString()).sorted().toList();
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    List<Path> all;
-    try (Stream<Path> walk = Files.walk(from)) {
-      all = new ArrayList<>(walk.toList());
-    }
-    for (Path p : all) {
-      Path target = to.resolve(from.relativize(p).toString());
-      if (Files.isDirectory(p)) {
-        Files.createDirectories(target);
-      } else {
-        Files.copy(p, target);
-      }
     }
   }
 }

@@ -3,8 +3,9 @@ package org.sat2diffusers.pipeline.runner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
-/** The repository's fixtures, and the conversions the runner tests repeat on every runner. */
+/** The conversions the runner tests repeat on every runner, and the paths the build passes to the integration tests. */
 final class Fixtures {
   private Fixtures() {}
 
@@ -21,22 +22,7 @@ final class Fixtures {
    * checkpoints of four families, full fine-tune, LoRA, released layout, with and without T5.
    */
   static List<Case> cases() {
-    Path sat = testdata().resolve("sat");
-    return List.of(new Case("all-fixture-runs", List.of("--source-root", sat.toString(), "--iterations", "all")));
-  }
-
-  /** testdata/: the {@code testdata.dir} property Surefire and Failsafe set, else found walking up. */
-  static Path testdata() {
-    String property = System.getProperty("testdata.dir");
-    if (property != null && Files.isDirectory(Path.of(property))) {
-      return Path.of(property);
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isDirectory(dir.resolve("testdata/expected"))) {
-        return dir.resolve("testdata");
-      }
-    }
-    throw new IllegalStateException("no testdata/ folder above " + Path.of("").toAbsolutePath());
+    return List.of(new Case("all-fixture-runs", List.of("--source-root", TestPaths.sat().toString(), "--iterations", "all")));
   }
 
   /** A path the build passes to the integration tests as a system property. */

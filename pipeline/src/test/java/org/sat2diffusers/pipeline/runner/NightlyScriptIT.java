@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /** deploy/nightly/sat2diffusers-nightly.sh, run as cron or systemd would run it. */
 class NightlyScriptIT {
@@ -25,7 +26,7 @@ class NightlyScriptIT {
   @Test
   void convertsEverythingThenNothingAndLogsJsonLines(@TempDir Path work) throws Exception {
     Path log = work.resolve("log/nightly.log");
-    Map<String, String> env = env(Fixtures.testdata().resolve("sat"), work.resolve("out"), log);
+    Map<String, String> env = env(TestPaths.sat(), work.resolve("out"), log);
 
     assertEquals(0, run("first", env, work), Files.readString(log));
     for (String output : List.of("cogvideox-2b-sft/500", "cogvideox-2b-sft/1000", "cogvideox-5b-lora/200",
@@ -54,7 +55,7 @@ class NightlyScriptIT {
   @Test
   void aSecondRunDoesNotOverlapARunningOne(@TempDir Path work) throws Exception {
     Path log = work.resolve("nightly.log");
-    Map<String, String> env = env(Fixtures.testdata().resolve("sat"), work.resolve("out"), log);
+    Map<String, String> env = env(TestPaths.sat(), work.resolve("out"), log);
     try (ChildProcess first = ChildProcess.start("first", List.of(script().toString()), env, work)) {
       Thread.sleep(500); // the first holds the lock for the seconds its conversion takes
       assertEquals(75, run("overlapping", env, work), Files.readString(log));

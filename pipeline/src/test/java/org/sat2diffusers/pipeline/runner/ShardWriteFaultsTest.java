@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.xerial.snappy.OSInfo;
 
 /**
@@ -28,7 +29,7 @@ import org.xerial.snappy.OSInfo;
 class ShardWriteFaultsTest {
   private static final String HOOK = "sat2diffusers.test.failShardWriteOnce";
   private static final List<String> SOURCE =
-      List.of("--source", Fixtures.testdata().resolve("sat/cogvideox-2b-sft").toString(), "--max-shard-size", "200KB");
+      List.of("--source", TestPaths.sat("cogvideox-2b-sft").toString(), "--max-shard-size", "200KB");
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"direct", "spark"})
