@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /** {@code inspect}: what a checkpoint or a safetensors file holds, from the headers alone. */
 class InspectCommandTest {
@@ -20,11 +21,11 @@ class InspectCommandTest {
 
   @Test
   void aCheckpointIsListedPerComponentWithTheTensorsTorchSees() {
-    CliRun run = CliRun.run("inspect", TestData.sat("cogvideox-2b-sft"));
+    CliRun run = CliRun.run("inspect", TestPaths.sat("cogvideox-2b-sft"));
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains("state dict under: module"), run.out());
 
-    JsonNode source = TestData.json(TestData.expected("source/cogvideox-2b-sft/1000/mp_rank_00_model_states.json"));
+    JsonNode source = TestData.json(TestPaths.expected("source/cogvideox-2b-sft/1000/mp_rank_00_model_states.json"));
     Map<String, Integer> counts = new LinkedHashMap<>();
     for (Iterator<String> keys = source.path("tensors").fieldNames(); keys.hasNext(); ) {
       String key = keys.next();
@@ -43,8 +44,8 @@ class InspectCommandTest {
   @Test
   void aSafetensorsFileIsListedWithItsTotals(@TempDir Path work) {
     Path out = work.resolve("out");
-    assertEquals(0, CliRun.run("convert", "--source", TestData.sat("cogvideox1.5-5b-i2v-lora"), "--output", out).exitCode());
-    JsonNode expected = TestData.json(TestData.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")).path("transformer");
+    assertEquals(0, CliRun.run("convert", "--source", TestPaths.sat("cogvideox1.5-5b-i2v-lora"), "--output", out).exitCode());
+    JsonNode expected = TestData.json(TestPaths.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")).path("transformer");
     CliRun run = CliRun.run("inspect", out.resolve("transformer/diffusion_pytorch_model.safetensors"));
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains(expected.size() + " tensors"), run.out());

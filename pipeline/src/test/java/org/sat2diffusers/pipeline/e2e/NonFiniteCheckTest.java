@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.TensorRecord;
@@ -29,7 +30,7 @@ class NonFiniteCheckTest {
   /** A copy of the 2B fine-tune whose attention output weight holds two NaNs and one infinity. */
   @BeforeEach
   void runWithNonFiniteValues() throws IOException {
-    run = TestData.copyTree(TestData.sat("cogvideox-2b-sft"), Files.createDirectories(work.resolve("runs")).resolve("sft"));
+    run = TestPaths.copyTree(TestPaths.sat("cogvideox-2b-sft"), Files.createDirectories(work.resolve("runs")).resolve("sft"));
     Path pt = run.resolve("1000/mp_rank_00_model_states.pt");
     TensorRecord dense;
     try (RandomAccessInput in = RandomAccessInputs.open(pt.toString())) {
