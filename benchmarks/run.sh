@@ -4,12 +4,15 @@
 #   bash benchmarks/run.sh [--runs N] [--only convert|three|lora|kernel]...
 #
 # Makes the inputs once into $BENCH_DATA (default /work/bench-data; kept between runs), then:
-#   convert  cp+sync of the 2B-sized checkpoint vs converter+sync on it, alternating, N runs each
+#   convert  cp+sync of the 2B-sized checkpoint vs converter+sync on it, alternating, N runs each;
+#            the converter both through bin/sat2diffusers (class-data sharing, serial GC) and as a
+#            plain `java -jar`; then one run under -Xmx512m (the bounded-memory check)
 #   lora     the same for the 2B-sized checkpoint with SAT LoRA r=128 (the converter merges it)
 #   three    cp+sync of three such checkpoints vs one converter run over the three (+sync)
 #   kernel   the LoRA merge kernel alone vs numpy matmul on (3072x128)x(128x3072) fp32
 # Every timing is a whole process, output durable (sync) on both sides; the converter's peak RSS
-# comes from /usr/bin/time -v. Medians and ratios are from the same run.
+# comes from /usr/bin/time -v. Medians and ratios are from the same run. The launcher's class-data
+# archive is made by an untimed first conversion (in $SCRATCH, so every harness run starts clean).
 # Needs: java 17, mvn (the jar is built if missing), /usr/bin/python3 with torch and numpy,
 # /usr/bin/time; for native BLAS: apt-get install libopenblas0-pthread.
 set -euo pipefail
@@ -68,26 +71,54 @@ time_cmd() {
   echo "$wall $rss" >> "$SCRATCH/$name"
 }
 
-# compare LABEL CP_SOURCES CONVERT_ARGS: alternating cp+sync and converter+sync, RUNS times each
+LAUNCHER="$ROOT/bin/sat2diffusers"
+export SAT2DIFFUSERS_JAR="$JAR" SAT2DIFFUSERS_CACHE="$SCRATCH/cds" JAVA_OPTS
+
+# report LABEL NAME: "label cp+sync median | NAME median | ratio | peak RSS" from $SCRATCH/cp and $SCRATCH/NAME
+report() {
+  local label="$1" name="$2" cp_med med rss_max
+  cp_med=$(awk '{print $1}' "$SCRATCH/cp" | median)
+  med=$(awk '{print $1}' "$SCRATCH/$name" | median)
+  rss_max=$(awk '{print $2}' "$SCRATCH/$name" | sort -g | tail -1)
+  printf '%-8s cp+sync: %s s (runs: %s) | %s+sync: %s s (runs: %s) | ratio %.2fx | peak RSS %d MB\n' \
+    "$label" "$cp_med" "$(awk '{printf "%s ", $1}' "$SCRATCH/cp")" "$name" "$med" \
+    "$(awk '{printf "%s ", $1}' "$SCRATCH/$name")" "$(echo "$med / $cp_med" | bc -l)" $((rss_max / 1024))
+}
+
+# compare LABEL CP_SOURCES CONVERT_ARGS [plain]: alternating cp+sync and converter+sync, RUNS times
+# each; with "plain" also `java -jar` without the launcher's JVM options
 compare() {
-  local label="$1" sources="$2" args="$3"
-  rm -f "$SCRATCH/cp" "$SCRATCH/conv"
+  local label="$1" sources="$2" args="$3" plain="${4:-}"
+  rm -f "$SCRATCH/cp" "$SCRATCH/launcher" "$SCRATCH/java-jar"
+  # shellcheck disable=SC2086
+  [ -n "$(ls -A "$SCRATCH/cds" 2> /dev/null)" ] || "$LAUNCHER" convert $args --output "$SCRATCH/warm-up" > /dev/null 2>&1
+  rm -rf "$SCRATCH/warm-up"
   for run in $(seq 1 "$RUNS"); do
     rm -rf "$SCRATCH/out"; mkdir -p "$SCRATCH/out"
     # shellcheck disable=SC2086
     time_cmd cp bash -c 'i=0; for f in "$@"; do i=$((i+1)); cp "$f" "'"$SCRATCH"'/out/copy$i"; done' _ $sources
     rm -rf "$SCRATCH/out"
     # shellcheck disable=SC2086
-    time_cmd conv java $JAVA_OPTS -jar "$JAR" convert $args --output "$SCRATCH/out"
+    time_cmd launcher "$LAUNCHER" convert $args --output "$SCRATCH/out"
     rm -rf "$SCRATCH/out"
+    if [ -n "$plain" ]; then
+      # shellcheck disable=SC2086
+      time_cmd java-jar java $JAVA_OPTS -jar "$JAR" convert $args --output "$SCRATCH/out"
+      rm -rf "$SCRATCH/out"
+    fi
   done
-  local cp_med conv_med rss_max
-  cp_med=$(awk '{print $1}' "$SCRATCH/cp" | median)
-  conv_med=$(awk '{print $1}' "$SCRATCH/conv" | median)
-  rss_max=$(awk '{print $2}' "$SCRATCH/conv" | sort -g | tail -1)
-  printf '%-8s cp+sync: %s s (runs: %s) | converter+sync: %s s (runs: %s) | ratio %.2fx | converter peak RSS %d MB\n' \
-    "$label" "$cp_med" "$(awk '{printf "%s ", $1}' "$SCRATCH/cp")" "$conv_med" \
-    "$(awk '{printf "%s ", $1}' "$SCRATCH/conv")" "$(echo "$conv_med / $cp_med" | bc -l)" $((rss_max / 1024))
+  report "$label" launcher
+  [ -z "$plain" ] || report "$label" java-jar
+}
+
+# bounded LABEL CONVERT_ARGS: one converter run under -Xmx512m: its time and peak RSS
+bounded() {
+  rm -f "$SCRATCH/xmx512m"
+  # shellcheck disable=SC2086
+  JAVA_OPTS="$JAVA_OPTS -Xmx512m" time_cmd xmx512m "$LAUNCHER" convert $2 --output "$SCRATCH/out"
+  rm -rf "$SCRATCH/out"
+  printf '%-8s converter under -Xmx512m: %s s, peak RSS %d MB\n' "$1" "$(awk '{print $1}' "$SCRATCH/xmx512m")" \
+    $(($(awk '{print $2}' "$SCRATCH/xmx512m") / 1024))
 }
 
 kernel() {
@@ -119,7 +150,7 @@ make_inputs
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(free -g | awk '/Mem:/ {print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "java: $(java -version 2>&1 | head -1); JAVA_OPTS='$JAVA_OPTS'; runs: $RUNS each, alternating"
 echo "inputs: $(du -h "$PLAIN" | cut -f1) $PLAIN$(wants lora && echo ", $(du -h "$LORA" | cut -f1) $LORA")"
-wants convert && compare 2B "$PLAIN" "--source $PLAIN"
+wants convert && compare 2B "$PLAIN" "--source $PLAIN" plain && bounded 2B "--source $PLAIN"
 wants lora && compare 2B-LoRA "$LORA" "--source $LORA"
 wants three && compare 3x2B "$DATA/three/run1/mp_rank_00_model_states.pt $DATA/three/run2/mp_rank_00_model_states.pt $DATA/three/run3/mp_rank_00_model_states.pt" \
   "--source $DATA/three/run1 --source $DATA/three/run2 --source $DATA/three/run3"

@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.locks.ReentrantLock;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RangeSink;
 
@@ -24,9 +23,10 @@ import org.sat2diffusers.io.storage.RangeSink;
  * then each tensor's bytes arrive through {@link #tensor(String)} and are checked to be exactly the
  * tensor's byte count. On a {@link FileChannel} tensors may come in any order, also from several
  * threads at once (positional writes); on a plain channel they must come in layout order. Only a
- * caller-sized buffer is ever held. Optionally computes sha256 digests: of a tensor as its bytes go
- * by; of the whole file as they go by on a plain channel, and on a {@link FileChannel} by reading
- * back, in file order, each tensor once it and all before it are complete (the page cache serves it).
+ * caller-sized buffer is ever held. Optionally computes sha256 digests of the header's bytes and of
+ * each tensor's as they go by (a zero-copy range is read back from the page cache). Together they
+ * cover every byte of the file, and the tensors' are computed by the writing threads in parallel: a
+ * whole-file digest would be one sequential pass, the slowest part of a local conversion.
  * A positional writer given the file's {@link Path} also takes byte ranges zero-copy: the tensor
  * sinks are {@link RangeSink}s.
  */
@@ -34,20 +34,18 @@ public final class SafetensorsWriter {
   /** Which sha256 digests to compute. */
   public enum Digests {
     NONE,
-    /** Of each tensor's bytes. */
-    TENSORS,
-    /** Of each tensor's bytes and of the whole file. */
-    TENSORS_AND_FILE
+    /** Of the header's bytes (length prefix, JSON and padding) and of each tensor's bytes. */
+    HEADER_AND_TENSORS
   }
 
   /**
    * What was written.
    *
    * @param fileSize bytes in the file
+   * @param headerSha256 lowercase hex sha256 of the header's bytes, with {@link Digests#HEADER_AND_TENSORS}
    * @param tensorSha256 lowercase hex sha256 per tensor name, in layout order (empty with {@link Digests#NONE})
-   * @param fileSha256 of the whole file, with {@link Digests#TENSORS_AND_FILE}
    */
-  public record Written(long fileSize, Map<String, String> tensorSha256, Optional<String> fileSha256) {}
+  public record Written(long fileSize, Optional<String> headerSha256, Map<String, String> tensorSha256) {}
 
   private interface Target {
     void write(ByteBuffer bytes, long position) throws IOException;
@@ -56,6 +54,7 @@ public final class SafetensorsWriter {
   private enum State { PENDING, OPEN, DONE }
 
   private static final int READ_BACK_BYTES = 1 << 20;
+  private static final HexFormat HEX = HexFormat.of();
 
   private final String path;
   private final SafetensorsHeader header;
@@ -63,12 +62,10 @@ public final class SafetensorsWriter {
   private final FileChannel positional; // null for a sequential target
   private final Path transferFile; // reopened per zero-copy transfer; null: no transfers
   private final Digests digests;
-  private final MessageDigest fileDigest;
+  private final String headerSha256; // null with Digests.NONE
   private final Map<String, State> states = new HashMap<>();
   private final Map<String, String> tensorSha256 = new HashMap<>();
   private int nextInLayout; // index into header.entries(), when the order is enforced
-  private final ReentrantLock fileHashing = new ReentrantLock();
-  private int nextToHash; // index into header.entries(): the file digest covers the ones before it
   private final ThreadLocal<byte[]> readBack = ThreadLocal.withInitial(() -> new byte[READ_BACK_BYTES]);
 
   private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
@@ -79,13 +76,10 @@ public final class SafetensorsWriter {
     this.positional = positional;
     this.transferFile = transferFile;
     this.digests = digests;
-    this.fileDigest = digests == Digests.TENSORS_AND_FILE ? sha256() : null;
     header.entries().forEach(e -> states.put(e.name(), State.PENDING));
     byte[] headerBytes = header.bytes();
     target.write(ByteBuffer.wrap(headerBytes), 0);
-    if (fileDigest != null) {
-      fileDigest.update(headerBytes);
-    }
+    this.headerSha256 = digests == Digests.NONE ? null : HEX.formatHex(sha256().digest(headerBytes));
   }
 
   /**
@@ -153,7 +147,7 @@ public final class SafetensorsWriter {
     return new TensorOutput(header.entry(name));
   }
 
-  /** Checks that every tensor was written, truncates a positional target to the file size, returns digests. */
+  /** Checks that every tensor was written, truncates a positional target to the file size, returns the digests. */
   public synchronized Written finish() throws IOException {
     List<String> missing = header.entries().stream()
         .map(SafetensorsEntry::name).filter(name -> states.get(name) != State.DONE).limit(5).toList();
@@ -162,7 +156,6 @@ public final class SafetensorsWriter {
     }
     if (positional != null) {
       positional.truncate(header.fileSize());
-      hashCompletedPrefix();
     }
     Map<String, String> digestsInLayoutOrder = new LinkedHashMap<>();
     for (SafetensorsEntry e : header.entries()) {
@@ -170,50 +163,18 @@ public final class SafetensorsWriter {
         digestsInLayoutOrder.put(e.name(), tensorSha256.get(e.name()));
       }
     }
-    return new Written(header.fileSize(), digestsInLayoutOrder,
-        Optional.ofNullable(fileDigest).map(d -> HexFormat.of().formatHex(d.digest())));
+    return new Written(header.fileSize(), Optional.ofNullable(headerSha256), digestsInLayoutOrder);
   }
 
   private boolean orderEnforced() {
     return positional == null;
   }
 
-  private void completed(String name, MessageDigest digest) throws IOException {
-    synchronized (this) {
-      states.put(name, State.DONE);
-      if (digest != null) {
-        tensorSha256.put(name, HexFormat.of().formatHex(digest.digest()));
-      }
+  private synchronized void completed(String name, MessageDigest digest) {
+    states.put(name, State.DONE);
+    if (digest != null) {
+      tensorSha256.put(name, HEX.formatHex(digest.digest()));
     }
-    if (positional != null && fileDigest != null) {
-      hashCompletedPrefix();
-    }
-  }
-
-  /**
-   * Extends the positional file digest over the tensors complete from the start of the layout. One
-   * thread hashes at a time; the others go on writing. The re-check after unlocking catches a tensor
-   * completed while the lock was held (its writer found the lock taken).
-   */
-  private void hashCompletedPrefix() throws IOException {
-    if (fileDigest == null) {
-      return;
-    }
-    while (nextReadyToHash() && fileHashing.tryLock()) {
-      try {
-        while (nextReadyToHash()) {
-          SafetensorsEntry e = header.entries().get(nextToHash);
-          readBack(e.offset(), e.byteLength(), fileDigest);
-          nextToHash++;
-        }
-      } finally {
-        fileHashing.unlock();
-      }
-    }
-  }
-
-  private synchronized boolean nextReadyToHash() {
-    return nextToHash < header.entries().size() && states.get(header.entries().get(nextToHash).name()) == State.DONE;
   }
 
   /** Feeds {@code length} bytes of the positional target at {@code position} to {@code digest}. */
@@ -263,12 +224,9 @@ public final class SafetensorsWriter {
       if (digest != null) {
         digest.update(bytes, offset, length);
       }
-      if (fileDigest != null && positional == null) {
-        fileDigest.update(bytes, offset, length); // sequential, so this is file order
-      }
     }
 
-    /** Zero-copy into the local file through a channel of its own (its own position), then hashed by reading back. */
+    /** Zero-copy into the local file through a channel of its own (its own position), then hashed by reading it back. */
     @Override
     public boolean transferFrom(RandomAccessInput in, long position, long length) throws IOException {
       if (transferFile == null) {

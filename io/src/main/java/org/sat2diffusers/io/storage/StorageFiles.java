@@ -134,6 +134,11 @@ public final class StorageFiles {
     return slash <= 0 ? null : p.substring(0, slash);
   }
 
+  /** Whether the path is on this machine's filesystem: a plain path or a file: URI. */
+  public static boolean isLocal(String path) {
+    return "file".equals(resource(path).getScheme());
+  }
+
   public static ResourceId resource(String file) {
     return FileSystems.matchNewResource(file, false);
   }

@@ -10,14 +10,15 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
 
 /**
- * A written shard: its size and checksums, for the index, the report and verification, and (with
+ * A written shard: its size and the sha256 of its header and of each tensor (together they cover
+ * every byte), for the index, the report and verification, and (with
  * --check-finite) the tensors holding NaN or infinity, as {@code "nan,inf"} counts.
  */
 public record ShardResult(
     String checkpointId,
     String path,
     long bytes,
-    String sha256,
+    String headerSha256,
     Map<String, String> tensorSha256,
     Map<String, String> nonFinite) {
   static final Schema SCHEMA =
@@ -27,7 +28,7 @@ public record ShardResult(
           .requiredString("checkpointId")
           .requiredString("path")
           .requiredLong("bytes")
-          .requiredString("sha256")
+          .requiredString("headerSha256")
           .name("tensorSha256").type().map().values().stringType().noDefault()
           .name("nonFinite").type().map().values().stringType().mapDefault(Map.of())
           .endRecord();
@@ -38,8 +39,8 @@ public record ShardResult(
   }
 
   /** A shard whose values were not checked for NaN and infinity. */
-  public ShardResult(String checkpointId, String path, long bytes, String sha256, Map<String, String> tensorSha256) {
-    this(checkpointId, path, bytes, sha256, tensorSha256, Map.of());
+  public ShardResult(String checkpointId, String path, long bytes, String headerSha256, Map<String, String> tensorSha256) {
+    this(checkpointId, path, bytes, headerSha256, tensorSha256, Map.of());
   }
 
   public static Coder<ShardResult> coder() {
@@ -51,7 +52,7 @@ public record ShardResult(
     r.put("checkpointId", s.checkpointId());
     r.put("path", s.path());
     r.put("bytes", s.bytes());
-    r.put("sha256", s.sha256());
+    r.put("headerSha256", s.headerSha256());
     r.put("tensorSha256", s.tensorSha256());
     r.put("nonFinite", s.nonFinite());
     return r;
@@ -62,7 +63,7 @@ public record ShardResult(
         AvroFields.string(r, "checkpointId"),
         AvroFields.string(r, "path"),
         AvroFields.longValue(r, "bytes"),
-        AvroFields.string(r, "sha256"),
+        AvroFields.string(r, "headerSha256"),
         AvroFields.stringMap(r, "tensorSha256"),
         AvroFields.stringMap(r, "nonFinite"));
   }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.runners.spark.SparkPipelineOptions;
 import org.apache.beam.runners.spark.SparkRunner;
@@ -63,6 +64,35 @@ public final class RunnerOptions {
       options.setFilesToStage(List.of(ownJar.toString()));
     }
     return options;
+  }
+
+  /**
+   * Tunes the DirectRunner for a conversion. Its scheduler polls on a thread of its own for as long
+   * as any of its other threads is busy: a core taken from copying and hashing on a small machine,
+   * and garbage that grows the heap. A local shard is written by several threads of our own anyway,
+   * so with local outputs one runner thread is enough, and the poller waits while it works; other
+   * stores take one stream per shard and keep Beam's default. Its checks that every element
+   * survives encoding and is never mutated are for testing pipelines: they encode every record again
+   * at each step (the Spark runner, tested too, really encodes them). {@code --beam-option} wins.
+   */
+  public void tuneDirectRunner(PipelineOptions options, boolean localOutputs) {
+    if (runner != RunnerChoice.direct) {
+      return;
+    }
+    DirectOptions direct = options.as(DirectOptions.class);
+    if (localOutputs && !beamOptionGiven("targetParallelism")) {
+      direct.setTargetParallelism(1);
+    }
+    if (!beamOptionGiven("enforceImmutability")) {
+      direct.setEnforceImmutability(false);
+    }
+    if (!beamOptionGiven("enforceEncodability")) {
+      direct.setEnforceEncodability(false);
+    }
+  }
+
+  private boolean beamOptionGiven(String name) {
+    return beamOptions.stream().anyMatch(o -> o.startsWith(name + "="));
   }
 
   /** The --beam-option values, parsed by Beam (unknown names and bad values are its usage errors). */

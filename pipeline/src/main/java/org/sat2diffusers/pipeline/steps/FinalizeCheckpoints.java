@@ -149,7 +149,7 @@ public class FinalizeCheckpoints
       List<ConversionReport.WrittenFile> files = new ArrayList<>();
       for (ShardResult r : results) {
         files.add(new ConversionReport.WrittenFile(
-            r.path().substring(staging.length() + 1), r.bytes(), r.sha256(), r.tensorSha256(), r.nonFinite()));
+            r.path().substring(staging.length() + 1), r.bytes(), r.headerSha256(), r.tensorSha256(), r.nonFinite()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
       StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked));

@@ -116,7 +116,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
         return;
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(), new ShardResult(task.checkpointId(), task.path(),
-          written.fileBytes(), written.sha256(), written.tensorSha256(), nonFinite)));
+          written.fileBytes(), written.headerSha256(), written.tensorSha256(), nonFinite)));
     }
 
     /** One attempt: the file is created afresh (truncating an earlier attempt's) and written from its start. */

@@ -26,8 +26,8 @@ import org.sat2diffusers.pipeline.steps.FinalizeCheckpoints;
 
 /**
  * Re-reads a converted folder and compares it with what its conversion recorded: the commit marker,
- * every weight file of {@code conversion_report.json} (size, file sha256, each tensor's sha256, the
- * safetensors format), each component's index against its shards, and no weight file the report does
+ * every weight file of {@code conversion_report.json} (size, the sha256 of its header and of each
+ * tensor, the safetensors format), each component's index against its shards, and no weight file the report does
  * not list. Each file is read once, front to back.
  */
 public final class ConvertedFolderCheck {
@@ -84,7 +84,11 @@ public final class ConvertedFolderCheck {
     }
   }
 
-  /** Size, format, file sha256 and every tensor's sha256 of one weight file, in one sequential read. */
+  /**
+   * Size, format, and the sha256 of the header and of every tensor of one weight file, in one
+   * sequential read. Every byte counts: the header's digest covers the bytes before the data, a gap
+   * between tensors spoils the next tensor's digest, and a byte after the last tensor the size.
+   */
   private void checkWeightFile(String relative, Map<?, ?> recorded, Map<String, Map<String, Long>> written)
       throws IOException {
     String path = dir + "/" + relative;
@@ -109,9 +113,10 @@ public final class ConvertedFolderCheck {
       Map<String, Long> held = new LinkedHashMap<>();
       Map<String, String> actual = digests(in, st, held);
       written.put(relative, held);
-      String fileSha = actual.remove("");
-      if (!fileSha.equals(recorded.get("sha256"))) {
-        problems.add(path + ": sha256 " + fileSha + " differs from the report's " + recorded.get("sha256"));
+      String headerSha = actual.remove("");
+      if (!headerSha.equals(recorded.get("header_sha256"))) {
+        problems.add(path + ": the header's sha256 " + headerSha + " differs from the report's "
+            + recorded.get("header_sha256"));
       }
       for (Map.Entry<String, String> t : actual.entrySet()) {
         Object expected = expectedTensors.get(t.getKey());
@@ -130,38 +135,33 @@ public final class ConvertedFolderCheck {
     }
   }
 
-  /** Per tensor its sha256, and under "" the whole file's, reading the file once. */
+  /** Per tensor its sha256, and under "" the header's, reading the file once up to its last tensor. */
   private Map<String, String> digests(
       RandomAccessInput in, SafetensorsFile st, Map<String, Long> held) throws IOException {
-    MessageDigest file = sha256();
     byte[] buf = new byte[BUFFER_BYTES];
-    long position = 0;
-    position = feed(in, position, st.dataStart(), buf, file, null);
+    MessageDigest header = sha256();
+    long position = feed(in, 0, st.dataStart(), buf, header);
     List<SafetensorsEntry> entries = new ArrayList<>(st.entries());
     entries.sort(Comparator.comparingLong(SafetensorsEntry::offset));
     Map<String, String> out = new LinkedHashMap<>();
     for (SafetensorsEntry e : entries) {
       MessageDigest tensor = sha256();
-      position = feed(in, position, e.end(), buf, file, tensor);
+      position = feed(in, position, e.end(), buf, tensor);
       out.put(e.name(), HexFormat.of().formatHex(tensor.digest()));
       held.put(e.name(), e.byteLength());
       tensors++;
       bytes += e.byteLength();
     }
-    feed(in, position, in.size(), buf, file, null);
-    out.put("", HexFormat.of().formatHex(file.digest()));
+    out.put("", HexFormat.of().formatHex(header.digest()));
     return out;
   }
 
-  private static long feed(RandomAccessInput in, long from, long to, byte[] buf, MessageDigest a, MessageDigest b)
+  private static long feed(RandomAccessInput in, long from, long to, byte[] buf, MessageDigest digest)
       throws IOException {
     for (long at = from; at < to; ) {
       int n = (int) Math.min(buf.length, to - at);
       in.readFully(at, buf, 0, n);
-      a.update(buf, 0, n);
-      if (b != null) {
-        b.update(buf, 0, n);
-      }
+      digest.update(buf, 0, n);
       at += n;
     }
     return to;

@@ -37,6 +37,19 @@ class VerifyCommandTest {
   }
 
   @Test
+  void catchesAChangedHeaderThatStillParses() throws IOException {
+    Path out = ConvertedCopies.converted(work);
+    Path shard = out.resolve(SHARD);
+    byte[] bytes = Files.readAllBytes(shard);
+    String header = new String(bytes, 8, 200, StandardCharsets.ISO_8859_1);
+    int at = 8 + header.indexOf("\"pt\"");
+    assertTrue(at > 8, header);
+    bytes[at + 2] = 'u'; // "format": "pt" -> "pu": valid JSON, same length, same tensors
+    Files.write(shard, bytes);
+    assertRefused(out, shard + ": the header's sha256");
+  }
+
+  @Test
   void catchesAnIndexThatPutsATensorInTheWrongShard() throws IOException {
     Path out = ConvertedCopies.converted(work);
     Path index = out.resolve(INDEX);

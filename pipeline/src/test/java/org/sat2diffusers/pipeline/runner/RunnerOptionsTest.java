@@ -1,12 +1,14 @@
 package org.sat2diffusers.pipeline.runner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.runners.spark.SparkPipelineOptions;
 import org.apache.beam.runners.spark.SparkRunner;
@@ -44,6 +46,30 @@ class RunnerOptionsTest {
   void directIsTheDefault() {
     PipelineOptions options = parse();
     assertEquals(DirectRunner.class, options.getRunner());
+  }
+
+  @Test
+  void directRunnerUsesOneThreadForLocalOutputsAndSkipsItsTestingChecks() {
+    PipelineOptions local = parse();
+    probe.runner.tuneDirectRunner(local, true);
+    DirectOptions direct = local.as(DirectOptions.class);
+    assertEquals(1, direct.getTargetParallelism());
+    assertFalse(direct.isEnforceImmutability());
+    assertFalse(direct.isEnforceEncodability());
+
+    PipelineOptions remote = parse();
+    int beamDefault = remote.as(DirectOptions.class).getTargetParallelism();
+    probe.runner.tuneDirectRunner(remote, false);
+    assertEquals(beamDefault, remote.as(DirectOptions.class).getTargetParallelism(), "s3://... outputs keep Beam's threads");
+  }
+
+  @Test
+  void beamOptionsWinOverTheDirectRunnerTuning() {
+    PipelineOptions options = parse("--beam-option", "targetParallelism=3", "--beam-option", "enforceEncodability=true");
+    probe.runner.tuneDirectRunner(options, true);
+    assertEquals(3, options.as(DirectOptions.class).getTargetParallelism());
+    assertTrue(options.as(DirectOptions.class).isEnforceEncodability());
+    assertFalse(options.as(DirectOptions.class).isEnforceImmutability());
   }
 
   @Test

@@ -18,17 +18,18 @@ import org.sat2diffusers.transforms.plan.OutputTensor;
 /**
  * {@code conversion_report.json}: the source files, what became of every source key and by which
  * rule, LoRA groups, dtype changes, the model detected and why, and each written file with its size
- * and sha256. Planned first; the written files are added when the shards exist.
+ * and the sha256 of its header and of each tensor. Planned first; the written files are added when
+ * the shards exist.
  */
 public final class ConversionReport {
-  /** A written weight file, for the report. */
   /**
    * A written weight file, for the report.
    *
+   * @param headerSha256 of the file's header bytes; with the tensors' digests they cover every byte
    * @param nonFinite with --check-finite: each tensor holding NaN or infinity, as {@code "nan,inf"}
    */
   public record WrittenFile(
-      String path, long bytes, String sha256, Map<String, String> tensorSha256, Map<String, String> nonFinite) {}
+      String path, long bytes, String headerSha256, Map<String, String> tensorSha256, Map<String, String> nonFinite) {}
 
   private ConversionReport() {}
 
@@ -113,8 +114,9 @@ public final class ConversionReport {
         "note", note);
   }
 
-  /** The planned report plus the files as written, and when. */
   /**
+   * The planned report plus the files as written, and when.
+   *
    * @param finiteChecked whether the written tensors were checked for NaN and infinity (--check-finite):
    *     then each file lists the tensors holding any, with their counts
    */
@@ -123,7 +125,7 @@ public final class ConversionReport {
     List<Object> files = new ArrayList<>();
     for (WrittenFile w : written) {
       Map<String, Object> file =
-          map("path", w.path(), "bytes", w.bytes(), "sha256", w.sha256(), "tensor_sha256", w.tensorSha256());
+          map("path", w.path(), "bytes", w.bytes(), "header_sha256", w.headerSha256(), "tensor_sha256", w.tensorSha256());
       if (finiteChecked) {
         Map<String, Object> counts = new LinkedHashMap<>();
         w.nonFinite().forEach((tensor, nanInf) -> {

@@ -21,19 +21,21 @@ import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsHeader;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter;
 import org.sat2diffusers.io.safetensors.TensorSpec;
+import org.sat2diffusers.io.storage.WritebackFlusher;
 import org.sat2diffusers.transforms.assemble.SourceOpener;
 import org.sat2diffusers.transforms.assemble.TensorAssembler;
 import org.sat2diffusers.transforms.plan.OutputTensor;
 
 /**
  * Writes one safetensors file from tensor recipes: the header first (computed from the recipes),
- * then each tensor's bytes assembled from range reads of the sources, with checksums. Into any
- * channel the tensors stream one after the other; into a local file several threads write tensors
- * at their planned offsets at once (plain copies zero-copy), and the file is synced before returning.
+ * then each tensor's bytes assembled from range reads of the sources, with the sha256 of the header
+ * and of each tensor. Into any channel the tensors stream one after the other; into a local file
+ * several threads write tensors at their planned offsets at once (plain copies zero-copy) while the
+ * disk writes back alongside, and the file is synced before returning.
  */
 public final class ShardFileWriter {
-  /** What was written: file size, the file's sha256 and each tensor's. */
-  public record Written(long fileBytes, String sha256, Map<String, String> tensorSha256) {}
+  /** What was written: file size, the sha256 of the header's bytes and of each tensor's (together: every byte). */
+  public record Written(long fileBytes, String headerSha256, Map<String, String> tensorSha256) {}
 
   private ShardFileWriter() {}
 
@@ -47,7 +49,7 @@ public final class ShardFileWriter {
     Map<String, OutputTensor> byName = byName(tensors);
     SafetensorsHeader header = header(tensors, metadata);
     SafetensorsWriter writer =
-        SafetensorsWriter.sequential(label, header, out, SafetensorsWriter.Digests.TENSORS_AND_FILE);
+        SafetensorsWriter.sequential(label, header, out, SafetensorsWriter.Digests.HEADER_AND_TENSORS);
     try (TensorAssembler assembler = new TensorAssembler(opener)) {
       for (SafetensorsEntry e : header.entries()) {
         writeTensor(writer, assembler, byName.get(e.name()));
@@ -59,7 +61,8 @@ public final class ShardFileWriter {
   /**
    * Writes the local {@code file} (created or replaced, its folder created) with {@code threads}
    * threads, each taking the next tensor in layout order and its own source inputs from {@code
-   * opener} (which must therefore be thread-safe). Returns once the file's data is on disk.
+   * opener} (which must therefore be thread-safe), while a {@link WritebackFlusher} keeps the disk
+   * writing. Returns once the file's data is on disk.
    */
   public static Written writeLocal(Path file, List<OutputTensor> tensors, Map<String, String> metadata,
       SourceOpener opener, int threads) throws IOException {
@@ -71,7 +74,7 @@ public final class ShardFileWriter {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
       SafetensorsWriter writer =
-          SafetensorsWriter.positional(file, header, channel, SafetensorsWriter.Digests.TENSORS_AND_FILE);
+          SafetensorsWriter.positional(file, header, channel, SafetensorsWriter.Digests.HEADER_AND_TENSORS);
       List<SafetensorsEntry> entries = header.entries();
       AtomicInteger next = new AtomicInteger();
       AtomicBoolean failed = new AtomicBoolean();
@@ -81,7 +84,7 @@ public final class ShardFileWriter {
         t.setDaemon(true);
         return t;
       });
-      try {
+      try (WritebackFlusher flusher = WritebackFlusher.start(channel, file.getFileName().toString())) {
         List<Future<Void>> running = new ArrayList<>();
         for (int w = 0; w < workers; w++) {
           running.add(pool.submit(() -> {
@@ -158,6 +161,6 @@ public final class ShardFileWriter {
   }
 
   private static Written written(SafetensorsWriter.Written w) {
-    return new Written(w.fileSize(), w.fileSha256().orElseThrow(), w.tensorSha256());
+    return new Written(w.fileSize(), w.headerSha256().orElseThrow(), w.tensorSha256());
   }
 }

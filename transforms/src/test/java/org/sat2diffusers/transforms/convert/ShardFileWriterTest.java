@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sat2diffusers.io.safetensors.SafetensorsEntry;
+import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.ConversionPlan;
@@ -54,7 +60,14 @@ class ShardFileWriterTest {
 
       byte[] bytes = Files.readAllBytes(local);
       assertArrayEquals(Files.readAllBytes(streamed), bytes, c + " " + component.folder());
-      assertEquals(sha256(bytes), written.sha256());
+      long dataStart = 8 + ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+      assertEquals(sha256(Arrays.copyOf(bytes, (int) dataStart)), written.headerSha256());
+      try (RandomAccessInput in = RandomAccessInputs.open(local.toString())) {
+        SafetensorsFile file = SafetensorsFile.open(in);
+        for (SafetensorsEntry e : file.entries()) {
+          assertEquals(sha256(file.readTensor(e.name())), written.tensorSha256().get(e.name()), e.name());
+        }
+      }
       assertEquals(expected, written);
       assertEquals(tensors.size(), written.tensorSha256().size());
     }
