@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -24,8 +25,12 @@ public final class LogSetup {
     json
   }
 
-  /** Our own loggers: the only ones --verbose opens up to per-tensor detail. */
-  private static final String[] OURS = {"sat2diffusers", "org.sat2diffusers"};
+  /**
+   * Our own loggers: the only ones --verbose opens up to per-tensor detail. Held here because
+   * java.util.logging keeps loggers weakly: a level set on one nobody holds is lost at the next GC.
+   */
+  private static final List<Logger> OURS =
+      List.of(Logger.getLogger("sat2diffusers"), Logger.getLogger("org.sat2diffusers"));
 
   private LogSetup() {}
 
@@ -44,8 +49,8 @@ public final class LogSetup {
     handler.setLevel(Level.FINE);
     root.addHandler(handler);
     root.setLevel(Level.WARNING); // libraries (Beam, Spark, Hadoop, AWS, netlib): warnings and errors only
-    for (String name : OURS) {
-      Logger.getLogger(name).setLevel(verbose ? Level.FINE : Level.INFO);
+    for (Logger ours : OURS) {
+      ours.setLevel(verbose ? Level.FINE : Level.INFO);
     }
   }
 
