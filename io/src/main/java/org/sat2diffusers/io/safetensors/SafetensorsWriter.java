@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RangeSink;
 
@@ -24,7 +25,8 @@ import org.sat2diffusers.io.storage.RangeSink;
  * tensor's byte count. On a {@link FileChannel} tensors may come in any order, also from several
  * threads at once (positional writes); on a plain channel they must come in layout order. Only a
  * caller-sized buffer is ever held. Optionally computes sha256 digests of the header's bytes and of
- * each tensor's as they go by (a zero-copy range is read back from the page cache). Together they
+ * each tensor's as they go by (a zero-copy range is hashed from its source, whose pages the copy has
+ * just read: the written pages may already be on their way out of memory). Together they
  * cover every byte of the file, and the tensors' are computed by the writing threads in parallel: a
  * whole-file digest would be one sequential pass, the slowest part of a local conversion.
  * A positional writer given the file's {@link Path} also takes byte ranges zero-copy: the tensor
@@ -53,7 +55,7 @@ public final class SafetensorsWriter {
 
   private enum State { PENDING, OPEN, DONE }
 
-  private static final int READ_BACK_BYTES = 1 << 20;
+  private static final int HASH_BUFFER_BYTES = 1 << 20;
   private static final HexFormat HEX = HexFormat.of();
 
   private final String path;
@@ -66,7 +68,13 @@ public final class SafetensorsWriter {
   private final Map<String, State> states = new HashMap<>();
   private final Map<String, String> tensorSha256 = new HashMap<>();
   private int nextInLayout; // index into header.entries(), when the order is enforced
-  private final ThreadLocal<byte[]> readBack = ThreadLocal.withInitial(() -> new byte[READ_BACK_BYTES]);
+  /**
+   * Taken around every write into the file. Linux serializes buffered writes to one file anyway (the
+   * inode lock), and a writer waiting there spins on a core; waiting here parks it, leaving the core
+   * to the other threads' hashing, casting and merging, which is what runs in parallel.
+   */
+  private final ReentrantLock writes = new ReentrantLock();
+  private final ThreadLocal<byte[]> hashBuffer = ThreadLocal.withInitial(() -> new byte[HASH_BUFFER_BYTES]);
 
   private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
       Path transferFile, Digests digests) throws IOException {
@@ -177,18 +185,14 @@ public final class SafetensorsWriter {
     }
   }
 
-  /** Feeds {@code length} bytes of the positional target at {@code position} to {@code digest}. */
-  private void readBack(long position, long length, MessageDigest digest) throws IOException {
-    byte[] buffer = readBack.get();
+  /** Feeds {@code length} bytes of {@code in} at {@code position} to {@code digest}. */
+  private void hash(RandomAccessInput in, long position, long length, MessageDigest digest) throws IOException {
+    byte[] buffer = hashBuffer.get();
     for (long done = 0; done < length; ) {
-      ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, (int) Math.min(buffer.length, length - done));
-      while (bytes.hasRemaining()) {
-        if (positional.read(bytes, position + done + bytes.position()) < 0) {
-          throw new IOException(path + ": ended at " + (position + done + bytes.position()) + " while reading back");
-        }
-      }
-      digest.update(buffer, 0, bytes.position());
-      done += bytes.position();
+      int n = (int) Math.min(buffer.length, length - done);
+      in.readFully(position + done, buffer, 0, n);
+      digest.update(buffer, 0, n);
+      done += n;
     }
   }
 
@@ -219,14 +223,19 @@ public final class SafetensorsWriter {
     @Override
     public void write(byte[] bytes, int offset, int length) throws IOException {
       checkRoom(length);
-      target.write(ByteBuffer.wrap(bytes, offset, length), entry.offset() + written);
+      writes.lock();
+      try {
+        target.write(ByteBuffer.wrap(bytes, offset, length), entry.offset() + written);
+      } finally {
+        writes.unlock();
+      }
       written += length;
       if (digest != null) {
         digest.update(bytes, offset, length);
       }
     }
 
-    /** Zero-copy into the local file through a channel of its own (its own position), then hashed by reading it back. */
+    /** Zero-copy into the local file through a channel of its own (its own position), then hashed from the source. */
     @Override
     public boolean transferFrom(RandomAccessInput in, long position, long length) throws IOException {
       if (transferFile == null) {
@@ -234,15 +243,18 @@ public final class SafetensorsWriter {
       }
       checkRoom(length);
       long at = entry.offset() + written;
+      writes.lock();
       try (FileChannel out = FileChannel.open(transferFile, StandardOpenOption.WRITE)) {
         out.position(at);
         if (!in.transferTo(position, length, out)) {
           return false;
         }
+      } finally {
+        writes.unlock();
       }
       written += length;
       if (digest != null) {
-        readBack(at, length, digest);
+        hash(in, position, length, digest);
       }
       return true;
     }
