@@ -3,6 +3,7 @@ package org.sat2diffusers.pipeline;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.sat2diffusers.io.safetensors.Digest;
 
 /** Run-wide choices the pipeline's workers need (they travel with the PipelineOptions to every runner). */
 public interface ConversionOptions extends PipelineOptions {
@@ -23,4 +24,10 @@ public interface ConversionOptions extends PipelineOptions {
   boolean getFailOnNonfinite();
 
   void setFailOnNonfinite(boolean value);
+
+  @Description("The checksum kept of each written header and tensor: CRC32C (fast, for integrity) or SHA256.")
+  @Default.Enum("CRC32C")
+  Digest getDigest();
+
+  void setDigest(Digest value);
 }

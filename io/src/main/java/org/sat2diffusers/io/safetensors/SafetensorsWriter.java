@@ -7,10 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +21,7 @@ import org.sat2diffusers.io.storage.RangeSink;
  * then each tensor's bytes arrive through {@link #tensor(String)} and are checked to be exactly the
  * tensor's byte count. On a {@link FileChannel} tensors may come in any order, also from several
  * threads at once (positional writes); on a plain channel they must come in layout order. Only a
- * caller-sized buffer is ever held. Optionally computes sha256 digests of the header's bytes and of
+ * caller-sized buffer is ever held. Optionally computes a {@link Digest} of the header's bytes and of
  * each tensor's as they go by (a zero-copy range is hashed from its source, whose pages the copy has
  * just read: the written pages may already be on their way out of memory). Together they
  * cover every byte of the file, and the tensors' are computed by the writing threads in parallel: a
@@ -33,21 +30,14 @@ import org.sat2diffusers.io.storage.RangeSink;
  * sinks are {@link RangeSink}s.
  */
 public final class SafetensorsWriter {
-  /** Which sha256 digests to compute. */
-  public enum Digests {
-    NONE,
-    /** Of the header's bytes (length prefix, JSON and padding) and of each tensor's bytes. */
-    HEADER_AND_TENSORS
-  }
-
   /**
    * What was written.
    *
    * @param fileSize bytes in the file
-   * @param headerSha256 lowercase hex sha256 of the header's bytes, with {@link Digests#HEADER_AND_TENSORS}
-   * @param tensorSha256 lowercase hex sha256 per tensor name, in layout order (empty with {@link Digests#NONE})
+   * @param headerDigest of the header's bytes, when a digest was asked for
+   * @param tensorDigests per tensor name, in layout order (empty without a digest)
    */
-  public record Written(long fileSize, Optional<String> headerSha256, Map<String, String> tensorSha256) {}
+  public record Written(long fileSize, Optional<String> headerDigest, Map<String, String> tensorDigests) {}
 
   private interface Target {
     void write(ByteBuffer bytes, long position) throws IOException;
@@ -56,17 +46,16 @@ public final class SafetensorsWriter {
   private enum State { PENDING, OPEN, DONE }
 
   private static final int HASH_BUFFER_BYTES = 1 << 20;
-  private static final HexFormat HEX = HexFormat.of();
 
   private final String path;
   private final SafetensorsHeader header;
   private final Target target;
   private final FileChannel positional; // null for a sequential target
   private final Path transferFile; // reopened per zero-copy transfer; null: no transfers
-  private final Digests digests;
-  private final String headerSha256; // null with Digests.NONE
+  private final Digest digest; // null: none
+  private final String headerDigest; // null without a digest
   private final Map<String, State> states = new HashMap<>();
-  private final Map<String, String> tensorSha256 = new HashMap<>();
+  private final Map<String, String> tensorDigests = new HashMap<>();
   private int nextInLayout; // index into header.entries(), when the order is enforced
   /**
    * Taken around every write into the file. Linux serializes buffered writes to one file anyway (the
@@ -77,37 +66,37 @@ public final class SafetensorsWriter {
   private final ThreadLocal<byte[]> hashBuffer = ThreadLocal.withInitial(() -> new byte[HASH_BUFFER_BYTES]);
 
   private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
-      Path transferFile, Digests digests) throws IOException {
+      Path transferFile, Digest digest) throws IOException {
     this.path = path;
     this.header = header;
     this.target = target;
     this.positional = positional;
     this.transferFile = transferFile;
-    this.digests = digests;
+    this.digest = digest;
     header.entries().forEach(e -> states.put(e.name(), State.PENDING));
     byte[] headerBytes = header.bytes();
     target.write(ByteBuffer.wrap(headerBytes), 0);
-    this.headerSha256 = digests == Digests.NONE ? null : HEX.formatHex(sha256().digest(headerBytes));
+    this.headerDigest = digest == null ? null : digest.of(headerBytes);
   }
 
   /**
    * Writes to {@code channel} at absolute positions (its own position is not used); tensors in any
    * order, concurrently if wanted. {@link #finish} truncates the channel to the file size.
-   * {@code path} names the file in messages.
+   * {@code path} names the file in messages; {@code digest} is null for none.
    */
-  public static SafetensorsWriter positional(String path, SafetensorsHeader header, FileChannel channel, Digests digests)
+  public static SafetensorsWriter positional(String path, SafetensorsHeader header, FileChannel channel, Digest digest)
       throws IOException {
-    return new SafetensorsWriter(path, header, positionalTarget(channel), channel, null, digests);
+    return new SafetensorsWriter(path, header, positionalTarget(channel), channel, null, digest);
   }
 
   /**
-   * As {@link #positional(String, SafetensorsHeader, FileChannel, Digests)} on {@code channel}, which
+   * As {@link #positional(String, SafetensorsHeader, FileChannel, Digest)} on {@code channel}, which
    * is open for reading and writing on the local {@code file}; byte ranges of local inputs then go
    * into it zero-copy ({@link RangeSink}).
    */
-  public static SafetensorsWriter positional(Path file, SafetensorsHeader header, FileChannel channel, Digests digests)
+  public static SafetensorsWriter positional(Path file, SafetensorsHeader header, FileChannel channel, Digest digest)
       throws IOException {
-    return new SafetensorsWriter(file.toString(), header, positionalTarget(channel), channel, file, digests);
+    return new SafetensorsWriter(file.toString(), header, positionalTarget(channel), channel, file, digest);
   }
 
   private static Target positionalTarget(FileChannel channel) {
@@ -121,13 +110,13 @@ public final class SafetensorsWriter {
 
   /** Writes to {@code channel} from its current position on; tensors must come in layout order. */
   public static SafetensorsWriter sequential(String path, SafetensorsHeader header, WritableByteChannel channel,
-      Digests digests) throws IOException {
+      Digest digest) throws IOException {
     Target target = (bytes, position) -> {
       while (bytes.hasRemaining()) {
         channel.write(bytes);
       }
     };
-    return new SafetensorsWriter(path, header, target, null, null, digests);
+    return new SafetensorsWriter(path, header, target, null, null, digest);
   }
 
   /**
@@ -167,47 +156,39 @@ public final class SafetensorsWriter {
     }
     Map<String, String> digestsInLayoutOrder = new LinkedHashMap<>();
     for (SafetensorsEntry e : header.entries()) {
-      if (tensorSha256.containsKey(e.name())) {
-        digestsInLayoutOrder.put(e.name(), tensorSha256.get(e.name()));
+      if (tensorDigests.containsKey(e.name())) {
+        digestsInLayoutOrder.put(e.name(), tensorDigests.get(e.name()));
       }
     }
-    return new Written(header.fileSize(), Optional.ofNullable(headerSha256), digestsInLayoutOrder);
+    return new Written(header.fileSize(), Optional.ofNullable(headerDigest), digestsInLayoutOrder);
   }
 
   private boolean orderEnforced() {
     return positional == null;
   }
 
-  private synchronized void completed(String name, MessageDigest digest) {
+  private synchronized void completed(String name, Digest.Running running) {
     states.put(name, State.DONE);
-    if (digest != null) {
-      tensorSha256.put(name, HEX.formatHex(digest.digest()));
+    if (running != null) {
+      tensorDigests.put(name, running.hex());
     }
   }
 
-  /** Feeds {@code length} bytes of {@code in} at {@code position} to {@code digest}. */
-  private void hash(RandomAccessInput in, long position, long length, MessageDigest digest) throws IOException {
+  /** Feeds {@code length} bytes of {@code in} at {@code position} to {@code running}. */
+  private void hash(RandomAccessInput in, long position, long length, Digest.Running running) throws IOException {
     byte[] buffer = hashBuffer.get();
     for (long done = 0; done < length; ) {
       int n = (int) Math.min(buffer.length, length - done);
       in.readFully(position + done, buffer, 0, n);
-      digest.update(buffer, 0, n);
+      running.update(buffer, 0, n);
       done += n;
-    }
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime has SHA-256", e);
     }
   }
 
   /** Writes one tensor's bytes at its planned place, counting them. */
   private final class TensorOutput extends OutputStream implements RangeSink {
     private final SafetensorsEntry entry;
-    private final MessageDigest digest = digests == Digests.NONE ? null : sha256();
+    private final Digest.Running running = digest == null ? null : digest.start();
     private long written;
     private boolean closed;
 
@@ -230,8 +211,8 @@ public final class SafetensorsWriter {
         writes.unlock();
       }
       written += length;
-      if (digest != null) {
-        digest.update(bytes, offset, length);
+      if (running != null) {
+        running.update(bytes, offset, length);
       }
     }
 
@@ -253,8 +234,8 @@ public final class SafetensorsWriter {
         writes.unlock();
       }
       written += length;
-      if (digest != null) {
-        hash(in, position, length, digest);
+      if (running != null) {
+        hash(in, position, length, running);
       }
       return true;
     }
@@ -279,7 +260,7 @@ public final class SafetensorsWriter {
         throw new IOException(path + ": tensor '" + entry.name() + "' takes " + entry.byteLength()
             + " bytes; got only " + written);
       }
-      completed(entry.name(), digest);
+      completed(entry.name(), running);
     }
   }
 }

@@ -31,10 +31,10 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.dtype.Dtype;
-import org.sat2diffusers.io.safetensors.SafetensorsWriter.Digests;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter.Written;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
@@ -63,7 +63,7 @@ class SafetensorsWriterTest {
   void sequentialOutputIsByteIdenticalToTheReferenceLibrary() throws IOException {
     SafetensorsHeader header = referenceHeader(Map.of());
     ByteArrayOutputStream file = new ByteArrayOutputStream();
-    SafetensorsWriter writer = SafetensorsWriter.sequential("mem.safetensors", header, Channels.newChannel(file), Digests.NONE);
+    SafetensorsWriter writer = SafetensorsWriter.sequential("mem.safetensors", header, Channels.newChannel(file), null);
     writeAll(writer, header.entries());
     Written written = writer.finish();
     byte[] reference = Tensors.resource("reference.safetensors");
@@ -82,11 +82,11 @@ class SafetensorsWriterTest {
     Path path = dir.resolve("reversed.safetensors");
     Files.write(path, new byte[5000]); // longer than the result: finish() must truncate
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
-      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digests.NONE);
+      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, null);
       writeAll(writer, reversed);
       Written written = writer.finish();
-      assertTrue(written.tensorSha256().isEmpty());
-      assertTrue(written.headerSha256().isEmpty());
+      assertTrue(written.tensorDigests().isEmpty());
+      assertTrue(written.headerDigest().isEmpty());
     }
     assertArrayEquals(Tensors.resource("reference.safetensors"), Files.readAllBytes(path));
   }
@@ -101,7 +101,7 @@ class SafetensorsWriterTest {
     Written written;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
         StandardOpenOption.WRITE)) {
-      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digests.HEADER_AND_TENSORS);
+      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digest.CRC32C);
       List<Future<?>> jobs = new ArrayList<>();
       for (SafetensorsEntry e : reversed) {
         jobs.add(pool.submit(() -> {
@@ -117,12 +117,12 @@ class SafetensorsWriterTest {
       pool.shutdown();
     }
     byte[] file = Files.readAllBytes(path);
-    assertEquals(sha256(Arrays.copyOf(file, (int) header.dataStart())), written.headerSha256().orElseThrow());
+    assertEquals(crc32c(Arrays.copyOf(file, (int) header.dataStart())), written.headerDigest().orElseThrow());
     for (SafetensorsEntry e : header.entries()) {
-      assertEquals(sha256(Tensors.bytes(e.name())), written.tensorSha256().get(e.name()), e.name());
+      assertEquals(crc32c(Tensors.bytes(e.name())), written.tensorDigests().get(e.name()), e.name());
     }
     assertEquals(header.entries().stream().map(SafetensorsEntry::name).toList(),
-        List.copyOf(written.tensorSha256().keySet()), "digests in layout order");
+        List.copyOf(written.tensorDigests().keySet()), "digests in layout order");
   }
 
   @Test
@@ -143,7 +143,7 @@ class SafetensorsWriterTest {
     try (RandomAccessInput in = RandomAccessInputs.open(source.toString());
         FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
             StandardOpenOption.WRITE)) {
-      SafetensorsWriter writer = SafetensorsWriter.positional(path, header, channel, Digests.HEADER_AND_TENSORS);
+      SafetensorsWriter writer = SafetensorsWriter.positional(path, header, channel, Digest.SHA256);
       for (SafetensorsEntry e : header.entries()) {
         try (OutputStream out = writer.tensor(e.name())) {
           assertTrue(((RangeSink) out).transferFrom(in, offsets.get(e.name()), e.byteLength()), e.name());
@@ -153,9 +153,9 @@ class SafetensorsWriterTest {
     }
     assertArrayEquals(Tensors.resource("reference.safetensors"), Files.readAllBytes(path));
     assertEquals(sha256(Arrays.copyOf(Tensors.resource("reference.safetensors"), (int) header.dataStart())),
-        written.headerSha256().orElseThrow());
+        written.headerDigest().orElseThrow());
     for (SafetensorsEntry e : header.entries()) {
-      assertEquals(sha256(Tensors.bytes(e.name())), written.tensorSha256().get(e.name()), e.name());
+      assertEquals(sha256(Tensors.bytes(e.name())), written.tensorDigests().get(e.name()), e.name());
     }
   }
 
@@ -167,7 +167,7 @@ class SafetensorsWriterTest {
     Path path = dir.resolve("plain.safetensors");
     try (RandomAccessInput in = RandomAccessInputs.open(source.toString());
         FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digests.NONE);
+      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, null);
       SafetensorsEntry first = header.entries().get(0);
       try (OutputStream out = writer.tensor(first.name())) {
         assertTrue(!((RangeSink) out).transferFrom(in, 0, Math.min(8, first.byteLength())));
@@ -182,7 +182,7 @@ class SafetensorsWriterTest {
     Path path = dir.resolve("parallel.safetensors");
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, Digests.NONE);
+      SafetensorsWriter writer = SafetensorsWriter.positional(path.toString(), header, channel, null);
       List<Future<?>> jobs = new ArrayList<>();
       for (SafetensorsEntry e : header.entries()) {
         jobs.add(pool.submit(() -> {
@@ -210,12 +210,12 @@ class SafetensorsWriterTest {
     Path path = dir.resolve("model.safetensors");
     Written written;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      SafetensorsWriter writer = SafetensorsWriter.sequential(path.toString(), header, channel, Digests.HEADER_AND_TENSORS);
+      SafetensorsWriter writer = SafetensorsWriter.sequential(path.toString(), header, channel, Digest.SHA256);
       writeAll(writer, header.entries());
       written = writer.finish();
     }
     byte[] file = Files.readAllBytes(path);
-    assertEquals(sha256(Arrays.copyOf(file, (int) header.dataStart())), written.headerSha256().orElseThrow());
+    assertEquals(sha256(Arrays.copyOf(file, (int) header.dataStart())), written.headerDigest().orElseThrow());
     assertEquals(file.length, written.fileSize());
 
     try (RandomAccessInput input = RandomAccessInputs.open(path.toString())) {
@@ -232,7 +232,7 @@ class SafetensorsWriterTest {
         try (InputStream in = read.openTensor(spec.name())) {
           assertArrayEquals(Tensors.bytes(spec.name()), in.readAllBytes(), spec.name() + " streamed");
         }
-        assertEquals(sha256(Tensors.bytes(spec.name())), written.tensorSha256().get(spec.name()));
+        assertEquals(sha256(Tensors.bytes(spec.name())), written.tensorDigests().get(spec.name()));
       }
     }
   }
@@ -242,7 +242,7 @@ class SafetensorsWriterTest {
   void writtenFilePassesTheFormatChecksOfConformancePy() throws IOException {
     SafetensorsHeader header = referenceHeader(EXTRA);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    SafetensorsWriter writer = SafetensorsWriter.sequential("mem", header, Channels.newChannel(out), Digests.NONE);
+    SafetensorsWriter writer = SafetensorsWriter.sequential("mem", header, Channels.newChannel(out), null);
     writeAll(writer, header.entries());
     writer.finish();
     byte[] file = out.toByteArray();
@@ -342,7 +342,14 @@ class SafetensorsWriterTest {
 
   /** A sequential writer whose bytes go nowhere: for tests of what it refuses. */
   private static SafetensorsWriter discardingWriter(String name, SafetensorsHeader header) throws IOException {
-    return SafetensorsWriter.sequential(name, header, Channels.newChannel(OutputStream.nullOutputStream()), Digests.NONE);
+    return SafetensorsWriter.sequential(name, header, Channels.newChannel(OutputStream.nullOutputStream()), null);
+  }
+
+  /** CRC-32C as 8 hex digits, computed here without the code under test. */
+  private static String crc32c(byte[] bytes) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes);
+    return String.format("%08x", crc.getValue());
   }
 
   private static String sha256(byte[] bytes) {

@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
@@ -33,6 +34,7 @@ import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.UnknownKeys;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -149,6 +151,13 @@ public final class ConvertCommand implements Callable<Integer> {
           + " version and options). Without it, such outputs are skipped.")
   boolean overwrite;
 
+  @Option(names = "--digest", paramLabel = "crc32c|sha256", converter = DigestConverter.class,
+      defaultValue = "crc32c",
+      description = "The checksum the report keeps of each file's header and of every tensor, which verify checks:"
+          + " crc32c (computed by the processor; catches any corruption) or sha256 (a content identity, e.g. to"
+          + " compare with published per-tensor digests; several times the CPU). Default: ${DEFAULT-VALUE}.")
+  Digest digest;
+
   @Option(names = "--check-finite",
       description = "Count NaN and infinite values of every written tensor into the report (one extra read of each"
           + " shard, from the page cache when local).")
@@ -190,6 +199,7 @@ public final class ConvertCommand implements Callable<Integer> {
       options.as(ConversionOptions.class).setFailFast(failFast);
       options.as(ConversionOptions.class).setCheckFinite(checkFinite || failOnNonfinite);
       options.as(ConversionOptions.class).setFailOnNonfinite(failOnNonfinite);
+      options.as(ConversionOptions.class).setDigest(digest);
       FileSystems.setDefaultPipelineOptions(options);
       checkUsage();
       jobs = manifest != null ? JobManifest.read(Paths2.absolute(manifest)) : JobExpander.expand(request(settings()));
@@ -306,6 +316,14 @@ public final class ConvertCommand implements Callable<Integer> {
   static final class UsageException extends Exception {
     UsageException(String message) {
       super(message);
+    }
+  }
+
+  /** {@code --digest} by its name, case-insensitive. */
+  static final class DigestConverter implements ITypeConverter<Digest> {
+    @Override
+    public Digest convert(String value) {
+      return Digest.of(value);
     }
   }
 }

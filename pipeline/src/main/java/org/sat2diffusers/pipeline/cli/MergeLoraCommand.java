@@ -121,7 +121,7 @@ public final class MergeLoraCommand implements Callable<Integer> {
       deleteWeights(outDir, target);
       for (PlannedShard shard : plan.shards()) {
         ShardFileWriter.writeLocal(outDir.resolve(shard.fileName()), shard.tensors(), metadata, RandomAccessInputs::open,
-            THREADS);
+            THREADS, null);
       }
       if (plan.shards().size() > 1) {
         Files.write(outDir.resolve(target.fileStem() + ".safetensors.index.json"), index(plan).toJsonBytes());

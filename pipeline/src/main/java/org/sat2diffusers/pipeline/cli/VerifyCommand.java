@@ -16,8 +16,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Re-reads a converted Diffusers folder: the commit marker, every weight file's size and safetensors format,"
-          + " the sha256 of its header and of each tensor against conversion_report.json, each index against its"
-          + " shards, and no weight file the report does not list.",
+          + " the digest (crc32c or sha256) of its header and of each tensor against conversion_report.json, each"
+          + " index against its shards, and no weight file the report does not list.",
       "Exit codes: 0 the folder is exactly as converted; 1 a difference (each printed on its own line, naming the"
           + " file); 2 usage error."
     })

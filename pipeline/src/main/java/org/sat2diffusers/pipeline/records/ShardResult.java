@@ -10,16 +10,17 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
 
 /**
- * A written shard: its size and the sha256 of its header and of each tensor (together they cover
- * every byte), for the index, the report and verification, and (with
- * --check-finite) the tensors holding NaN or infinity, as {@code "nan,inf"} counts.
+ * A written shard: its size and a digest ({@code crc32c} or {@code sha256}) of its header and of
+ * each tensor (together they cover every byte), for the index, the report and verification, and
+ * (with --check-finite) the tensors holding NaN or infinity, as {@code "nan,inf"} counts.
  */
 public record ShardResult(
     String checkpointId,
     String path,
     long bytes,
-    String headerSha256,
-    Map<String, String> tensorSha256,
+    String digest,
+    String headerDigest,
+    Map<String, String> tensorDigests,
     Map<String, String> nonFinite) {
   static final Schema SCHEMA =
       SchemaBuilder.record("ShardResult")
@@ -28,19 +29,15 @@ public record ShardResult(
           .requiredString("checkpointId")
           .requiredString("path")
           .requiredLong("bytes")
-          .requiredString("headerSha256")
-          .name("tensorSha256").type().map().values().stringType().noDefault()
+          .requiredString("digest")
+          .requiredString("headerDigest")
+          .name("tensorDigests").type().map().values().stringType().noDefault()
           .name("nonFinite").type().map().values().stringType().mapDefault(Map.of())
           .endRecord();
 
   public ShardResult {
-    tensorSha256 = Collections.unmodifiableMap(new TreeMap<>(tensorSha256)); // a stable order for the report
+    tensorDigests = Collections.unmodifiableMap(new TreeMap<>(tensorDigests)); // a stable order for the report
     nonFinite = Collections.unmodifiableMap(new TreeMap<>(nonFinite));
-  }
-
-  /** A shard whose values were not checked for NaN and infinity. */
-  public ShardResult(String checkpointId, String path, long bytes, String headerSha256, Map<String, String> tensorSha256) {
-    this(checkpointId, path, bytes, headerSha256, tensorSha256, Map.of());
   }
 
   public static Coder<ShardResult> coder() {
@@ -52,8 +49,9 @@ public record ShardResult(
     r.put("checkpointId", s.checkpointId());
     r.put("path", s.path());
     r.put("bytes", s.bytes());
-    r.put("headerSha256", s.headerSha256());
-    r.put("tensorSha256", s.tensorSha256());
+    r.put("digest", s.digest());
+    r.put("headerDigest", s.headerDigest());
+    r.put("tensorDigests", s.tensorDigests());
     r.put("nonFinite", s.nonFinite());
     return r;
   }
@@ -63,8 +61,9 @@ public record ShardResult(
         AvroFields.string(r, "checkpointId"),
         AvroFields.string(r, "path"),
         AvroFields.longValue(r, "bytes"),
-        AvroFields.string(r, "headerSha256"),
-        AvroFields.stringMap(r, "tensorSha256"),
+        AvroFields.string(r, "digest"),
+        AvroFields.string(r, "headerDigest"),
+        AvroFields.stringMap(r, "tensorDigests"),
         AvroFields.stringMap(r, "nonFinite"));
   }
 }

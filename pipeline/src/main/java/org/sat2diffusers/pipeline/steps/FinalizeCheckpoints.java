@@ -97,7 +97,7 @@ public class FinalizeCheckpoints
         return;
       }
       done.inc();
-      long tensors = results.stream().mapToLong(r -> r.tensorSha256().size()).sum();
+      long tensors = results.stream().mapToLong(r -> r.tensorDigests().size()).sum();
       long bytes = results.stream().mapToLong(ShardResult::bytes).sum();
       LOG.info("committed {}: {} tensors, {} bytes in {} file(s)", job.outputDir(), tensors, bytes, results.size());
       c.output(KV.of(job.id(), new CheckpointOutcome(job.id(), Status.CONVERTED, Stage.COMMIT,
@@ -149,7 +149,8 @@ public class FinalizeCheckpoints
       List<ConversionReport.WrittenFile> files = new ArrayList<>();
       for (ShardResult r : results) {
         files.add(new ConversionReport.WrittenFile(
-            r.path().substring(staging.length() + 1), r.bytes(), r.headerSha256(), r.tensorSha256(), r.nonFinite()));
+            r.path().substring(staging.length() + 1), r.bytes(), r.digest(), r.headerDigest(), r.tensorDigests(),
+            r.nonFinite()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
       StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked));

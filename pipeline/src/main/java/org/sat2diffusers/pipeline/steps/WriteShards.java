@@ -25,6 +25,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.CountingRandomAccessInput;
 import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
@@ -81,7 +82,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       };
       for (int attempt = 1; written == null; attempt++) {
         try {
-          written = write(task, counting);
+          written = write(task, counting, options.as(ConversionOptions.class).getDigest());
         } catch (Exception e) {
           if (attempt < ATTEMPTS && !Outcomes.isInvalidInput(e)) {
             LOG.warn("writing {} failed (attempt {} of {}), retrying: {}", task.path(), attempt, ATTEMPTS,
@@ -116,20 +117,21 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
         return;
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(), new ShardResult(task.checkpointId(), task.path(),
-          written.fileBytes(), written.headerSha256(), written.tensorSha256(), nonFinite)));
+          written.fileBytes(), options.as(ConversionOptions.class).getDigest().label(), written.headerDigest(),
+          written.tensorDigests(), nonFinite)));
     }
 
     /** One attempt: the file is created afresh (truncating an earlier attempt's) and written from its start. */
-    private static ShardFileWriter.Written write(ShardTask task, SourceOpener opener) throws IOException {
+    private static ShardFileWriter.Written write(ShardTask task, SourceOpener opener, Digest digest) throws IOException {
       long bytes = task.tensors().stream().mapToLong(OutputTensor::byteLength).sum();
       Path local = localPath(task.path());
       if (local != null) {
         FaultInjection.breakLocalOnce(local, bytes);
-        return ShardFileWriter.writeLocal(local, task.tensors(), task.metadata(), opener, THREADS_PER_LOCAL_SHARD);
+        return ShardFileWriter.writeLocal(local, task.tensors(), task.metadata(), opener, THREADS_PER_LOCAL_SHARD, digest);
       }
       try (WritableByteChannel channel = FaultInjection.wrap(task.path(), bytes,
           FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY))) {
-        return ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), opener, channel);
+        return ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), opener, channel, digest);
       }
     }
 

@@ -2,11 +2,8 @@ package org.sat2diffusers.pipeline.verify;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +11,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.safetensors.ShardIndex;
@@ -26,7 +24,7 @@ import org.sat2diffusers.pipeline.steps.FinalizeCheckpoints;
 
 /**
  * Re-reads a converted folder and compares it with what its conversion recorded: the commit marker,
- * every weight file of {@code conversion_report.json} (size, the sha256 of its header and of each
+ * every weight file of {@code conversion_report.json} (size, the digest of its header and of each
  * tensor, the safetensors format), each component's index against its shards, and no weight file the report does
  * not list. Each file is read once, front to back.
  */
@@ -85,8 +83,8 @@ public final class ConvertedFolderCheck {
   }
 
   /**
-   * Size, format, and the sha256 of the header and of every tensor of one weight file, in one
-   * sequential read. Every byte counts: the header's digest covers the bytes before the data, a gap
+   * Size, format, and the digest (the one the report names: crc32c or sha256) of the header and of
+   * every tensor of one weight file, in one sequential read. Every byte counts: the header's digest covers the bytes before the data, a gap
    * between tensors spoils the next tensor's digest, and a byte after the last tensor the size.
    */
   private void checkWeightFile(String relative, Map<?, ?> recorded, Map<String, Map<String, Long>> written)
@@ -97,7 +95,14 @@ public final class ConvertedFolderCheck {
       return;
     }
     files++;
-    Map<?, ?> expectedTensors = asMap(recorded.get("tensor_sha256"), path + ": tensor_sha256 of the report");
+    Digest digest = recordedDigest(recorded);
+    if (digest == null) {
+      problems.add(path + ": the report records no header_crc32c or header_sha256 for it");
+      return;
+    }
+    String headerKey = "header_" + digest.label();
+    String tensorsKey = "tensor_" + digest.label();
+    Map<?, ?> expectedTensors = asMap(recorded.get(tensorsKey), path + ": " + tensorsKey + " of the report");
     try (RandomAccessInput in = RandomAccessInputs.open(path)) {
       long size = in.size();
       if (size != ((Number) recorded.get("bytes")).longValue()) {
@@ -111,20 +116,20 @@ public final class ConvertedFolderCheck {
         return;
       }
       Map<String, Long> held = new LinkedHashMap<>();
-      Map<String, String> actual = digests(in, st, held);
+      Map<String, String> actual = digests(in, st, held, digest);
       written.put(relative, held);
-      String headerSha = actual.remove("");
-      if (!headerSha.equals(recorded.get("header_sha256"))) {
-        problems.add(path + ": the header's sha256 " + headerSha + " differs from the report's "
-            + recorded.get("header_sha256"));
+      String header = actual.remove("");
+      if (!header.equals(recorded.get(headerKey))) {
+        problems.add(path + ": the header's " + digest.label() + " " + header + " differs from the report's "
+            + recorded.get(headerKey));
       }
       for (Map.Entry<String, String> t : actual.entrySet()) {
         Object expected = expectedTensors.get(t.getKey());
         if (expected == null) {
           problems.add(path + ": tensor '" + t.getKey() + "' is not in the report");
         } else if (!expected.equals(t.getValue())) {
-          problems.add(path + ": tensor '" + t.getKey() + "' has sha256 " + t.getValue() + ", the report says "
-              + expected);
+          problems.add(path + ": tensor '" + t.getKey() + "' has " + digest.label() + " " + t.getValue()
+              + ", the report says " + expected);
         }
       }
       for (Object name : expectedTensors.keySet()) {
@@ -135,33 +140,43 @@ public final class ConvertedFolderCheck {
     }
   }
 
-  /** Per tensor its sha256, and under "" the header's, reading the file once up to its last tensor. */
+  /** The digest a weight file's report entry was written with, or null when it records none. */
+  private static Digest recordedDigest(Map<?, ?> recorded) {
+    for (Digest d : Digest.values()) {
+      if (recorded.containsKey("header_" + d.label())) {
+        return d;
+      }
+    }
+    return null;
+  }
+
+  /** Per tensor its digest, and under "" the header's, reading the file once up to its last tensor. */
   private Map<String, String> digests(
-      RandomAccessInput in, SafetensorsFile st, Map<String, Long> held) throws IOException {
+      RandomAccessInput in, SafetensorsFile st, Map<String, Long> held, Digest digest) throws IOException {
     byte[] buf = new byte[BUFFER_BYTES];
-    MessageDigest header = sha256();
+    Digest.Running header = digest.start();
     long position = feed(in, 0, st.dataStart(), buf, header);
     List<SafetensorsEntry> entries = new ArrayList<>(st.entries());
     entries.sort(Comparator.comparingLong(SafetensorsEntry::offset));
     Map<String, String> out = new LinkedHashMap<>();
     for (SafetensorsEntry e : entries) {
-      MessageDigest tensor = sha256();
+      Digest.Running tensor = digest.start();
       position = feed(in, position, e.end(), buf, tensor);
-      out.put(e.name(), HexFormat.of().formatHex(tensor.digest()));
+      out.put(e.name(), tensor.hex());
       held.put(e.name(), e.byteLength());
       tensors++;
       bytes += e.byteLength();
     }
-    out.put("", HexFormat.of().formatHex(header.digest()));
+    out.put("", header.hex());
     return out;
   }
 
-  private static long feed(RandomAccessInput in, long from, long to, byte[] buf, MessageDigest digest)
+  private static long feed(RandomAccessInput in, long from, long to, byte[] buf, Digest.Running running)
       throws IOException {
     for (long at = from; at < to; ) {
       int n = (int) Math.min(buf.length, to - at);
       in.readFully(at, buf, 0, n);
-      digest.update(buf, 0, n);
+      running.update(buf, 0, n);
       at += n;
     }
     return to;
@@ -236,13 +251,5 @@ public final class ConvertedFolderCheck {
       throw new IllegalArgumentException(what + " is not a JSON array");
     }
     return list;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("no SHA-256 in this JVM", e);
-    }
   }
 }

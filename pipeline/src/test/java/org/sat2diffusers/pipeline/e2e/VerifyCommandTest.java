@@ -11,6 +11,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
+import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /** {@code verify DIR} passes a folder as converted and catches every kind of later damage, naming the file. */
 class VerifyCommandTest {
@@ -33,7 +34,20 @@ class VerifyCommandTest {
     byte[] bytes = Files.readAllBytes(shard);
     bytes[bytes.length - 3] ^= 0x01;
     Files.write(shard, bytes);
-    assertRefused(out, shard + ": tensor '", "has sha256");
+    assertRefused(out, shard + ": tensor '", "has crc32c");
+  }
+
+  @Test
+  void checksTheDigestTheReportNames() throws IOException {
+    Path out = work.resolve("sha256");
+    CliRun.run("convert", "--source", TestPaths.sat("cogvideox-2b-sft"), "--output", out, "--digest", "sha256")
+        .assertSucceeded();
+    CliRun.run("verify", out).assertSucceeded();
+    Path file = out.resolve("transformer/diffusion_pytorch_model.safetensors");
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length - 1] ^= 0x40;
+    Files.write(file, bytes);
+    assertRefused(out, file + ": tensor '", "has sha256");
   }
 
   @Test
@@ -46,7 +60,7 @@ class VerifyCommandTest {
     assertTrue(at > 8, header);
     bytes[at + 2] = 'u'; // "format": "pt" -> "pu": valid JSON, same length, same tensors
     Files.write(shard, bytes);
-    assertRefused(out, shard + ": the header's sha256");
+    assertRefused(out, shard + ": the header's crc32c");
   }
 
   @Test

@@ -18,18 +18,21 @@ import org.sat2diffusers.transforms.plan.OutputTensor;
 /**
  * {@code conversion_report.json}: the source files, what became of every source key and by which
  * rule, LoRA groups, dtype changes, the model detected and why, and each written file with its size
- * and the sha256 of its header and of each tensor. Planned first; the written files are added when
+ * and the digest of its header and of each tensor. Planned first; the written files are added when
  * the shards exist.
  */
 public final class ConversionReport {
   /**
    * A written weight file, for the report.
    *
-   * @param headerSha256 of the file's header bytes; with the tensors' digests they cover every byte
+   * @param digest the checksum's name, {@code crc32c} or {@code sha256}: the report's keys are
+   *     {@code header_<digest>} and {@code tensor_<digest>}
+   * @param headerDigest of the file's header bytes; with the tensors' digests they cover every byte
    * @param nonFinite with --check-finite: each tensor holding NaN or infinity, as {@code "nan,inf"}
    */
   public record WrittenFile(
-      String path, long bytes, String headerSha256, Map<String, String> tensorSha256, Map<String, String> nonFinite) {}
+      String path, long bytes, String digest, String headerDigest, Map<String, String> tensorDigests,
+      Map<String, String> nonFinite) {}
 
   private ConversionReport() {}
 
@@ -124,8 +127,8 @@ public final class ConversionReport {
     Map<String, Object> report = parse(plannedJson);
     List<Object> files = new ArrayList<>();
     for (WrittenFile w : written) {
-      Map<String, Object> file =
-          map("path", w.path(), "bytes", w.bytes(), "header_sha256", w.headerSha256(), "tensor_sha256", w.tensorSha256());
+      Map<String, Object> file = map("path", w.path(), "bytes", w.bytes(), "header_" + w.digest(), w.headerDigest(),
+          "tensor_" + w.digest(), w.tensorDigests());
       if (finiteChecked) {
         Map<String, Object> counts = new LinkedHashMap<>();
         w.nonFinite().forEach((tensor, nanInf) -> {

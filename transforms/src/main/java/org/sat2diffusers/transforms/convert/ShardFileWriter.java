@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsHeader;
 import org.sat2diffusers.io.safetensors.SafetensorsWriter;
@@ -28,14 +29,17 @@ import org.sat2diffusers.transforms.plan.OutputTensor;
 
 /**
  * Writes one safetensors file from tensor recipes: the header first (computed from the recipes),
- * then each tensor's bytes assembled from range reads of the sources, with the sha256 of the header
+ * then each tensor's bytes assembled from range reads of the sources, with a digest of the header
  * and of each tensor. Into any channel the tensors stream one after the other; into a local file
  * several threads write tensors at their planned offsets at once (plain copies zero-copy) while the
  * disk writes back alongside, and the file is synced before returning.
  */
 public final class ShardFileWriter {
-  /** What was written: file size, the sha256 of the header's bytes and of each tensor's (together: every byte). */
-  public record Written(long fileBytes, String headerSha256, Map<String, String> tensorSha256) {}
+  /**
+   * What was written: file size, the digest of the header's bytes and of each tensor's (together:
+   * every byte); without a digest, null and empty.
+   */
+  public record Written(long fileBytes, String headerDigest, Map<String, String> tensorDigests) {}
 
   private ShardFileWriter() {}
 
@@ -43,13 +47,12 @@ public final class ShardFileWriter {
    * @param label the destination's path, for messages
    * @param out the destination, written from its start in file order; not closed here
    */
-  public static Written write(
-      String label, List<OutputTensor> tensors, Map<String, String> metadata, SourceOpener opener, WritableByteChannel out)
-      throws IOException {
+  public static Written write(String label, List<OutputTensor> tensors, Map<String, String> metadata,
+      SourceOpener opener, WritableByteChannel out, Digest digest) throws IOException {
     Map<String, OutputTensor> byName = byName(tensors);
     SafetensorsHeader header = header(tensors, metadata);
     SafetensorsWriter writer =
-        SafetensorsWriter.sequential(label, header, out, SafetensorsWriter.Digests.HEADER_AND_TENSORS);
+        SafetensorsWriter.sequential(label, header, out, digest);
     try (TensorAssembler assembler = new TensorAssembler(opener)) {
       for (SafetensorsEntry e : header.entries()) {
         writeTensor(writer, assembler, byName.get(e.name()));
@@ -65,7 +68,7 @@ public final class ShardFileWriter {
    * writing. Returns once the file's data is on disk.
    */
   public static Written writeLocal(Path file, List<OutputTensor> tensors, Map<String, String> metadata,
-      SourceOpener opener, int threads) throws IOException {
+      SourceOpener opener, int threads, Digest digest) throws IOException {
     Map<String, OutputTensor> byName = byName(tensors);
     SafetensorsHeader header = header(tensors, metadata);
     if (file.getParent() != null) {
@@ -74,7 +77,7 @@ public final class ShardFileWriter {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
       SafetensorsWriter writer =
-          SafetensorsWriter.positional(file, header, channel, SafetensorsWriter.Digests.HEADER_AND_TENSORS);
+          SafetensorsWriter.positional(file, header, channel, digest);
       List<SafetensorsEntry> entries = header.entries();
       AtomicInteger next = new AtomicInteger();
       AtomicBoolean failed = new AtomicBoolean();
@@ -161,6 +164,6 @@ public final class ShardFileWriter {
   }
 
   private static Written written(SafetensorsWriter.Written w) {
-    return new Written(w.fileSize(), w.headerSha256().orElseThrow(), w.tensorSha256());
+    return new Written(w.fileSize(), w.headerDigest().orElse(null), w.tensorDigests());
   }
 }

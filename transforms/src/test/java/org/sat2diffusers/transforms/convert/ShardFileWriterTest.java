@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.storage.ByteRange;
@@ -53,23 +54,25 @@ class ShardFileWriterTest {
       Path streamed = dir.resolve(component.folder() + "-streamed.safetensors");
       ShardFileWriter.Written expected;
       try (SeekableByteChannel out = Files.newByteChannel(streamed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        expected = ShardFileWriter.write(streamed.toString(), tensors, METADATA, RandomAccessInputs::open, out);
+        expected = ShardFileWriter.write(streamed.toString(), tensors, METADATA, RandomAccessInputs::open, out,
+            Digest.SHA256);
       }
       Path local = dir.resolve("nested/" + component.folder() + "/local.safetensors");
-      ShardFileWriter.Written written = ShardFileWriter.writeLocal(local, tensors, METADATA, RandomAccessInputs::open, 3);
+      ShardFileWriter.Written written =
+          ShardFileWriter.writeLocal(local, tensors, METADATA, RandomAccessInputs::open, 3, Digest.SHA256);
 
       byte[] bytes = Files.readAllBytes(local);
       assertArrayEquals(Files.readAllBytes(streamed), bytes, c + " " + component.folder());
       long dataStart = 8 + ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-      assertEquals(sha256(Arrays.copyOf(bytes, (int) dataStart)), written.headerSha256());
+      assertEquals(sha256(Arrays.copyOf(bytes, (int) dataStart)), written.headerDigest());
       try (RandomAccessInput in = RandomAccessInputs.open(local.toString())) {
         SafetensorsFile file = SafetensorsFile.open(in);
         for (SafetensorsEntry e : file.entries()) {
-          assertEquals(sha256(file.readTensor(e.name())), written.tensorSha256().get(e.name()), e.name());
+          assertEquals(sha256(file.readTensor(e.name())), written.tensorDigests().get(e.name()), e.name());
         }
       }
       assertEquals(expected, written);
-      assertEquals(tensors.size(), written.tensorSha256().size());
+      assertEquals(tensors.size(), written.tensorDigests().size());
     }
   }
 
@@ -86,7 +89,7 @@ class ShardFileWriterTest {
     List<OutputTensor> withBroken = Stream.concat(Stream.of(broken), tensors.stream().skip(1)).toList();
 
     IOException e = assertThrows(IOException.class, () -> ShardFileWriter.writeLocal(
-        dir.resolve("broken.safetensors"), withBroken, METADATA, RandomAccessInputs::open, 2));
+        dir.resolve("broken.safetensors"), withBroken, METADATA, RandomAccessInputs::open, 2, Digest.CRC32C));
     assertTrue(e.getMessage().contains(range.file()), e.getMessage());
   }
 
