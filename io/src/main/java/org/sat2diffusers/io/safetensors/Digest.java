@@ -1,5 +1,6 @@
 package org.sat2diffusers.io.safetensors;
 
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -19,6 +20,9 @@ public enum Digest {
   /** A running checksum of the bytes given to it. Not thread-safe. */
   public interface Running {
     void update(byte[] bytes, int offset, int length);
+
+    /** The remaining bytes of {@code bytes} (read from a direct buffer without a copy where it can). */
+    void update(ByteBuffer bytes);
 
     /** The checksum as lowercase hex (8 digits for CRC-32C, 64 for sha256); ends this checksum. */
     String hex();
@@ -65,6 +69,11 @@ public enum Digest {
     }
 
     @Override
+    public void update(ByteBuffer bytes) {
+      crc.update(bytes);
+    }
+
+    @Override
     public String hex() {
       return HexFormat.of().toHexDigits((int) crc.getValue());
     }
@@ -84,6 +93,11 @@ public enum Digest {
     @Override
     public void update(byte[] bytes, int offset, int length) {
       sha.update(bytes, offset, length);
+    }
+
+    @Override
+    public void update(ByteBuffer bytes) {
+      sha.update(bytes);
     }
 
     @Override

@@ -63,7 +63,9 @@ public final class SafetensorsWriter {
    * to the other threads' hashing, casting and merging, which is what runs in parallel.
    */
   private final ReentrantLock writes = new ReentrantLock();
-  private final ThreadLocal<byte[]> hashBuffer = ThreadLocal.withInitial(() -> new byte[HASH_BUFFER_BYTES]);
+  /** Direct: a local source reads into it with one copy, and CRC-32C reads it in place. */
+  private final ThreadLocal<ByteBuffer> hashBuffer =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(HASH_BUFFER_BYTES));
 
   private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
       Path transferFile, Digest digest) throws IOException {
@@ -176,11 +178,12 @@ public final class SafetensorsWriter {
 
   /** Feeds {@code length} bytes of {@code in} at {@code position} to {@code running}. */
   private void hash(RandomAccessInput in, long position, long length, Digest.Running running) throws IOException {
-    byte[] buffer = hashBuffer.get();
+    ByteBuffer buffer = hashBuffer.get();
     for (long done = 0; done < length; ) {
-      int n = (int) Math.min(buffer.length, length - done);
-      in.readFully(position + done, buffer, 0, n);
-      running.update(buffer, 0, n);
+      int n = (int) Math.min(buffer.capacity(), length - done);
+      buffer.clear().limit(n);
+      in.readFully(position + done, buffer);
+      running.update(buffer.flip());
       done += n;
     }
   }

@@ -32,12 +32,17 @@ final class ChannelInput implements RandomAccessInput {
 
   @Override
   public void readFully(long position, byte[] buffer, int offset, int length) throws IOException {
-    checkRange(position, length);
+    readFully(position, ByteBuffer.wrap(buffer, offset, length));
+  }
+
+  @Override
+  public void readFully(long position, ByteBuffer buffer) throws IOException {
+    int start = buffer.position();
+    checkRange(position, buffer.remaining());
     channel.position(position);
-    ByteBuffer target = ByteBuffer.wrap(buffer, offset, length);
-    while (target.hasRemaining()) {
-      if (channel.read(target) < 0) {
-        throw new EOFException(path + ": file ended at offset " + (position + target.position() - offset));
+    while (buffer.hasRemaining()) {
+      if (channel.read(buffer) < 0) {
+        throw new EOFException(path + ": file ended at offset " + (position + buffer.position() - start));
       }
     }
   }

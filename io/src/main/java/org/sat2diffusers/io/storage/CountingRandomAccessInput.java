@@ -1,6 +1,7 @@
 package org.sat2diffusers.io.storage;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
 /** Counts the bytes and calls that go through {@link #readFully} and {@link #transferTo}: how we check that a reader stays lazy. */
@@ -25,6 +26,13 @@ public final class CountingRandomAccessInput extends ForwardingRandomAccessInput
     readCalls++;
     bytesRead += length;
     super.readFully(position, buffer, offset, length);
+  }
+
+  @Override
+  public void readFully(long position, ByteBuffer buffer) throws IOException {
+    readCalls++;
+    bytesRead += buffer.remaining();
+    super.readFully(position, buffer);
   }
 
   @Override

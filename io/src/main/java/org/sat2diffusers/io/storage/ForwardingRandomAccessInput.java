@@ -1,6 +1,7 @@
 package org.sat2diffusers.io.storage;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
 /** Passes every call to another input: a decorator overrides only the calls it watches or changes. */
@@ -24,6 +25,11 @@ public abstract class ForwardingRandomAccessInput implements RandomAccessInput {
   @Override
   public void readFully(long position, byte[] buffer, int offset, int length) throws IOException {
     delegate.readFully(position, buffer, offset, length);
+  }
+
+  @Override
+  public void readFully(long position, ByteBuffer buffer) throws IOException {
+    delegate.readFully(position, buffer);
   }
 
   @Override

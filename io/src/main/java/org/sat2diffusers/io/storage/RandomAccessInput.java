@@ -2,6 +2,7 @@ package org.sat2diffusers.io.storage;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
 /**
@@ -21,6 +22,22 @@ public interface RandomAccessInput extends Closeable {
    * EOFException naming the path when the file ends first.
    */
   void readFully(long position, byte[] buffer, int offset, int length) throws IOException;
+
+  /**
+   * As {@link #readFully(long, byte[], int, int)}, into the remaining bytes of {@code buffer}
+   * (whose position ends at its limit). A local file reads into a direct buffer with one copy fewer
+   * than into an array.
+   */
+  default void readFully(long position, ByteBuffer buffer) throws IOException {
+    if (buffer.hasArray()) {
+      readFully(position, buffer.array(), buffer.arrayOffset() + buffer.position(), buffer.remaining());
+      buffer.position(buffer.limit());
+    } else {
+      byte[] bytes = new byte[buffer.remaining()];
+      readFully(position, bytes, 0, bytes.length);
+      buffer.put(bytes);
+    }
+  }
 
   /**
    * Optional zero-copy path: writes {@code length} bytes found at {@code position} into {@code

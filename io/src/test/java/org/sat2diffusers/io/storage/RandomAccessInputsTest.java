@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +43,26 @@ class RandomAccessInputsTest {
         assertArrayEquals(Arrays.copyOfRange(all, 3, 8), Arrays.copyOfRange(buffer, 0, 5));
         assertArrayEquals(Arrays.copyOfRange(all, 900, 1000), Arrays.copyOfRange(buffer, 5, 105));
       }
+    }
+  }
+
+  @Test
+  void readsIntoDirectAndHeapBuffersAlike() throws IOException {
+    Path path = file(1000);
+    byte[] all = Files.readAllBytes(path);
+    try (RandomAccessInput local = new CountingRandomAccessInput(RandomAccessInputs.open(path.toString()))) {
+      for (ByteBuffer buffer : List.of(ByteBuffer.allocateDirect(200), ByteBuffer.allocate(200))) {
+        buffer.position(10).limit(110);
+        local.readFully(850, buffer);
+        assertEquals(110, buffer.position(), "the position ends at the limit");
+        byte[] got = new byte[100];
+        buffer.flip().position(10);
+        buffer.get(got);
+        assertArrayEquals(Arrays.copyOfRange(all, 850, 950), got);
+        EOFException e = assertThrows(EOFException.class, () -> local.readFully(950, buffer.clear()));
+        assertTrue(e.getMessage().contains(path.toString()), e.getMessage());
+      }
+      assertEquals(2 * (100 + 200), ((CountingRandomAccessInput) local).bytesRead(), "every read asked for is counted");
     }
   }
 
