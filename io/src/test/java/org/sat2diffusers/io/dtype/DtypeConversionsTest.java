@@ -63,6 +63,28 @@ class DtypeConversionsTest {
     check("f32_to_f16", 25_000, F16_NAN, in -> DtypeConversions.f32ToF16(Float.intBitsToFloat((int) in)) & 0xffff);
   }
 
+  /**
+   * Every finite fp16 value comes back exactly, and the fp32 halfway point between two neighbours
+   * rounds to the one with the even mantissa (the ties torch's vectors rarely hit), a hair above
+   * it to the upper and a hair below to the lower one: all exponents, normal and subnormal.
+   */
+  @Test
+  void f32ToF16RoundsEveryTieToEven() {
+    for (int h = 0; h < 0x7bff; h++) { // up to the largest finite value's lower neighbour
+      float low = DtypeConversions.f16ToF32((short) h);
+      float high = DtypeConversions.f16ToF32((short) (h + 1));
+      assertEquals((short) h, DtypeConversions.f32ToF16(low), Integer.toHexString(h));
+      float tie = (low + high) / 2; // exact in fp32: fp16 neighbours differ in 11 significant bits
+      short even = (short) ((h & 1) == 0 ? h : h + 1);
+      assertEquals(even, DtypeConversions.f32ToF16(tie), "tie above " + Integer.toHexString(h));
+      assertEquals((short) (h + 1), DtypeConversions.f32ToF16(Math.nextUp(tie)), Integer.toHexString(h));
+      assertEquals((short) h, DtypeConversions.f32ToF16(Math.nextDown(tie)), Integer.toHexString(h));
+      assertEquals((short) (0x8000 | even), DtypeConversions.f32ToF16(-tie), "negative tie above " + Integer.toHexString(h));
+    }
+    assertEquals((short) 0x7bff, DtypeConversions.f32ToF16(Math.nextDown(65520f)), "below the overflow tie");
+    assertEquals((short) 0x7c00, DtypeConversions.f32ToF16(65520f), "the overflow tie rounds to infinity");
+  }
+
   @Test
   void f16ToF32MatchesTorchForAllPatterns() {
     check("f16_to_f32", 65_536, F32_NAN, in -> Float.floatToRawIntBits(DtypeConversions.f16ToF32((short) in)) & 0xffffffffL);
