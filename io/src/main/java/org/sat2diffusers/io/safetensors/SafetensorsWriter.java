@@ -93,7 +93,7 @@ public final class SafetensorsWriter {
 
   /**
    * As {@link #positional(String, SafetensorsHeader, FileChannel, Digest)} on {@code channel}, which
-   * is open for reading and writing on the local {@code file}; byte ranges of local inputs then go
+   * is open for writing on the local {@code file}; byte ranges of local inputs then go
    * into it zero-copy ({@link RangeSink}).
    */
   public static SafetensorsWriter positional(Path file, SafetensorsHeader header, FileChannel channel, Digest digest)

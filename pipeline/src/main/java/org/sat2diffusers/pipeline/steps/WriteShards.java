@@ -27,8 +27,9 @@ import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.CountingRandomAccessInput;
-import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.pipeline.records.ShardTask;
@@ -73,6 +74,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
     @ProcessElement
     public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options) {
+      Digest digest = options.as(ConversionOptions.class).getDigest();
       ShardFileWriter.Written written = null;
       List<CountingRandomAccessInput> opened = Collections.synchronizedList(new ArrayList<>());
       SourceOpener counting = file -> {
@@ -82,7 +84,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       };
       for (int attempt = 1; written == null; attempt++) {
         try {
-          written = write(task, counting, options.as(ConversionOptions.class).getDigest());
+          written = write(task, counting, digest);
         } catch (Exception e) {
           if (attempt < ATTEMPTS && !Outcomes.isInvalidInput(e)) {
             LOG.warn("writing {} failed (attempt {} of {}), retrying: {}", task.path(), attempt, ATTEMPTS,
@@ -117,7 +119,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
         return;
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(), new ShardResult(task.checkpointId(), task.path(),
-          written.fileBytes(), options.as(ConversionOptions.class).getDigest().label(), written.headerDigest(),
+          written.fileBytes(), digest.label(), written.headerDigest(),
           written.tensorDigests(), nonFinite)));
     }
 
@@ -137,8 +139,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
     /** The local file a path names (plain path or file: URI), or null for another store. */
     private static Path localPath(String path) {
-      String scheme = FileSystems.matchNewResource(path, false).getScheme();
-      if (!"file".equals(scheme)) {
+      if (!StorageFiles.isLocal(path)) {
         return null;
       }
       return path.startsWith("file:") ? Paths.get(URI.create(path)) : Paths.get(path);

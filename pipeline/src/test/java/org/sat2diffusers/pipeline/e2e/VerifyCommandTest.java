@@ -31,9 +31,7 @@ class VerifyCommandTest {
   void catchesOneFlippedByteInAShard() throws IOException {
     Path out = ConvertedCopies.converted(work);
     Path shard = out.resolve(SHARD);
-    byte[] bytes = Files.readAllBytes(shard);
-    bytes[bytes.length - 3] ^= 0x01;
-    Files.write(shard, bytes);
+    flipBits(shard, 3, 0x01);
     assertRefused(out, shard + ": tensor '", "has crc32c");
   }
 
@@ -44,9 +42,7 @@ class VerifyCommandTest {
         .assertSucceeded();
     CliRun.run("verify", out).assertSucceeded();
     Path file = out.resolve("transformer/diffusion_pytorch_model.safetensors");
-    byte[] bytes = Files.readAllBytes(file);
-    bytes[bytes.length - 1] ^= 0x40;
-    Files.write(file, bytes);
+    flipBits(file, 1, 0x40);
     assertRefused(out, file + ": tensor '", "has sha256");
   }
 
@@ -90,6 +86,13 @@ class VerifyCommandTest {
     byte[] bytes = Files.readAllBytes(shard);
     Files.write(shard, Arrays.copyOf(bytes, bytes.length - 1));
     assertRefused(out, shard + ": " + (bytes.length - 1) + " bytes, the report says " + bytes.length);
+  }
+
+  /** Flips the {@code mask} bits of the byte {@code fromEnd} bytes before the end of {@code file}. */
+  private static void flipBits(Path file, int fromEnd, int mask) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length - fromEnd] ^= (byte) mask;
+    Files.write(file, bytes);
   }
 
   private static void assertRefused(Path out, String... expected) {

@@ -74,8 +74,8 @@ public final class ShardFileWriter {
     if (file.getParent() != null) {
       Files.createDirectories(file.getParent());
     }
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
       SafetensorsWriter writer =
           SafetensorsWriter.positional(file, header, channel, digest);
       List<SafetensorsEntry> entries = header.entries();
