@@ -35,11 +35,30 @@ import org.sat2diffusers.pipeline.testing.TestPaths;
  */
 class UpToDateTest {
   private static final Path FIXTURE = TestPaths.sat("cogvideox-5b-lora");
+  /** The fixture's training YAML, as SAT would have saved it (it tells the family: rotary positions). */
   private static final String SAT_CONFIG = """
       model:
+        scale_factor: 0.7
         network_config:
+          target: dit_video_concat.DiffusionTransformer
           params:
+            time_embed_dim: 8
+            num_frames: 5
+            time_compressed_rate: 4
+            latent_width: 4
+            latent_height: 4
+            num_layers: 3
+            patch_size: 2
+            in_channels: 4
+            out_channels: 4
+            hidden_size: 16
+            num_attention_heads: 2
             modules:
+              pos_embed_config:
+                target: dit_video_concat.Rotary3DPositionEmbeddingMixin
+                params:
+                  hidden_size_head: 8
+                  text_length: 3
               lora_config:
                 target: sat.model.finetune.lora2.LoraMixin
                 params:
@@ -57,7 +76,7 @@ class UpToDateTest {
     VAE_DTYPE(JobOptions.VAE_DTYPE, c -> c.options.put("--vae-dtype", "fp16")),
     MAX_SHARD_SIZE(JobOptions.MAX_SHARD_SIZE, c -> c.options.put("--max-shard-size", "50KB")),
     MODEL(JobOptions.MODEL, c -> c.options.put("--model", "cogvideox-5b")),
-    SAT_CONFIG_FILE(JobOptions.SAT_CONFIG, c -> c.options.put("--sat-config", c.write("other.yaml", SAT_CONFIG))),
+    NO_SAT_CONFIG(JobOptions.SAT_CONFIG, c -> c.options.remove("--sat-config")),
     COMPONENTS(JobOptions.COMPONENTS, c -> c.options.put("--components", "transformer")),
     LORA_MODE(JobOptions.LORA_MODE, c -> c.options.put("--lora-mode", "adapter")),
     LORA_FOLD_SCALE(JobOptions.LORA_FOLD_SCALE, c -> c.options.put("--lora-fold-scale", null)),
