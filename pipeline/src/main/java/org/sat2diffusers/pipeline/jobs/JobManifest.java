@@ -55,9 +55,9 @@ public final class JobManifest {
   }
 
   /**
-   * The jobs of a manifest's text: every entry's fields and values are checked, then its sat_config
-   * read and its sources expanded, then all outputs are checked to be distinct; each stage reports
-   * every problem it finds.
+   * The jobs of a manifest's text: every entry's fields and values are checked, then the files its
+   * options name read (sat_config, base_pipeline) and its sources expanded, then all outputs are
+   * checked to be distinct; each stage reports every problem it finds.
    *
    * @param origin the manifest's name, for messages
    * @param baseDir the folder relative paths are resolved against
