@@ -2,6 +2,7 @@ package org.sat2diffusers.pipeline.records;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.Coder;
@@ -54,6 +55,18 @@ class RecordCodersTest {
     ShardTask task = new ShardTask("ckpt-1", "/out/.tmp/transformer/x.safetensors", Map.of("format", "pt"),
         List.of(merged, cast, foldedB));
     assertEquals(task, roundTrip(ShardTask.coder(), task));
+  }
+
+  @Test
+  void shardTaskMetadataHasOneOrderWhateverTheMapGiven() throws Exception {
+    Map<String, String> given = new LinkedHashMap<>();
+    given.put("sat2diffusers", "{}");
+    given.put("lora_adapter_metadata", "{}");
+    given.put("a", "1");
+    ShardTask task = new ShardTask("ckpt-1", "/out/x.safetensors", given, List.of());
+    List<String> sorted = List.of("a", "lora_adapter_metadata", "sat2diffusers");
+    assertEquals(sorted, List.copyOf(task.metadata().keySet()));
+    assertEquals(sorted, List.copyOf(roundTrip(ShardTask.coder(), task).metadata().keySet()));
   }
 
   @Test
