@@ -44,6 +44,9 @@ class JobOptionsDocsTest {
       assertTrue(option != null, o.cliName() + " is not an option of convert");
       assertEquals(o.help(), String.join(" ", option.description()), o.cliName());
     }
+    String range = JobOptions.ALL.get(0).cliName() + " to " + JobOptions.ALL.get(JobOptions.ALL.size() - 1).cliName();
+    assertTrue(String.join(" ", convert.usageMessage().description()).contains("The options from " + range),
+        "convert's help names the job options as " + range);
   }
 
   @Test
