@@ -221,7 +221,7 @@ def trainer_ddp(out, expected, name, steps, lora, seed):
 def dcp_checkpoint(out, expected, name, steps, lora, seed):
     """CogKit src/cogkit/finetune/base/base_trainer.py (commit 16332858462a, lines 434-439):
     dcp.save({'app': AppState(transformer, optimizer, lora)}, checkpoint_id=<output>/checkpoint-<step>);
-    AppState.state_dict (src/cogkit/finetune/utils/ckpt.py line 55) returns {'model': ..., 'optim': ...}
+    AppState.state_dict (src/cogkit/finetune/utils/ckpt.py lines 54-62) returns {'model': ..., 'optim': ...}
     from torch.distributed.checkpoint.state_dict.get_state_dict(model, optimizer), the model part
     replaced by peft's get_peft_model_state_dict for LoRA. DCP flattens the nesting, so the model's
     tensors are 'app.model.<name>' (what CogKit's tools/converters/merge.py reads back as
@@ -283,7 +283,7 @@ def _fsdp2_worker(rank, folder, expected_path, name, steps, seed):
     from torch.distributed.tensor import Shard, distribute_tensor
 
     mesh = init_device_mesh("cpu", (2,))
-    # CogKit's LoRA transformer is loaded in the training dtype (cogvideox_t2v/lora_trainer.py line 95)
+    # CogKit loads the transformer in the training dtype (cogvideox_t2v/lora_trainer.py lines 53-58)
     model = build_module([(n, s) for n, s, _ in diffusers_transformer_peft(5)], torch.bfloat16, seed)
     for n, p in model.named_parameters():
         p.requires_grad_(".lora_" in n)

@@ -139,7 +139,7 @@ class Run:
         self.ds_config = ds_config or default_ds_config(dtype, stage)
         gen = torch.Generator().manual_seed(seed)
         # 16-bit initial weights (the module as loaded), the fp32 masters start as their upcast
-        # (stage12 __init__ lines 407-413: weights_partition = bit16 partition .clone().float())
+        # (stage12 __init__ lines 398-409: weights_partition = bit16 partition .clone().float())
         self.init16 = OrderedDict(
             (name, (torch.randn(shape, generator=gen) * 0.2).to(dtype)) for name, shape, _, _ in params)
         self.gen = gen
@@ -205,7 +205,7 @@ class Run:
 
 
 def default_ds_config(dtype, stage):
-    """The ds_config dict the engine pickles (engine _save_checkpoint line 3481: ds_config=self.config,
+    """The ds_config dict the engine pickles (engine _save_checkpoint line 3488: ds_config=self.config,
     the user's dict, as accelerate fills it from finetune/configs/zero2.yaml)."""
     return {
         "bf16": {"enabled": dtype == torch.bfloat16},
@@ -285,7 +285,7 @@ def write_stage2(run, folder, tag):
     opt_states = run.train(fp32_parts, masks)
 
     # the 16-bit module after the step: the fp32 partitions copied back into the flat buffers, the
-    # module's parameters being views of them (stage12 _update_model_bit16_weights, line 640)
+    # module's parameters being views of them (stage12 _update_model_bit16_weights, line 643)
     module = OrderedDict()
     full16 = []
     for gi, (names, numel) in enumerate(layout):
@@ -413,7 +413,7 @@ def write_stage3(run, folder, tag):
         # engine _get_param_fragment_func (line 3520): param.ds_tensor.detach().cpu()
         fragments = OrderedDict((n, parts[r].detach().clone()) for n, parts in frozen_parts.items())
         state = model_states(run, module, param_shapes, frozen_shapes, fragments, dp)
-        # engine _get_ckpt_name (line 2833): zero_pp_rank_<dp rank>_mp_rank_00_model_states.pt
+        # engine _get_ckpt_name (lines 2827-2835): zero_pp_rank_<dp rank>_mp_rank_00_model_states.pt
         save(state, os.path.join(tagdir, "zero_pp_rank_%d_mp_rank_00_model_states.pt" % r),
              gpu="cuda:%d" % r, cpu_tensors=list(fragments.values()))
         # stage3 _rigid_state_dict (lines 2548-2561), in its key order
@@ -436,8 +436,9 @@ def _enum_by_value(self, proto):
 
 def write_run(run, folder, tag):
     """engine save_checkpoint (lines 3218-3317): the tag folder, then `latest` naming it.
-    Python >= 3.11 pickles an enum member as getattr(ZeroStageEnum, 'gradients'); Python <= 3.10 as
-    ZeroStageEnum(2): enum_by_value writes the latter (the Enum.__reduce_ex__ of 3.10)."""
+    Early Python 3.11 (Debian 12's 3.11.2) pickles an enum member as getattr(ZeroStageEnum,
+    'gradients'); Python <= 3.10 and later versions as ZeroStageEnum(2): enum_by_value writes the
+    latter on any Python."""
     if run.enum_by_value:
         ZeroStageEnum.__reduce_ex__ = _enum_by_value
     try:
