@@ -71,6 +71,11 @@ CASES = OrderedDict([
     ("z2-dp2-bf16-lora", dict(params=lora_params(4), dtype=torch.bfloat16, dp=2, stage=2, seed=22)),
     ("z3-dp2-bf16-full", dict(params=full_params(True), dtype=torch.bfloat16, dp=2, stage=3, seed=31)),
     ("z3-dp2-fp16-lora", dict(params=lora_params(4), dtype=torch.float16, dp=2, stage=3, seed=32)),
+    # every tensor of the test model has a multiple of 16 elements, so dp = 2 and 4 never pad:
+    # dp = 6 pads the ZeRO-2 flat group (1024 -> 1032, the last rank 8 short), dp = 3 leaves each
+    # ZeRO-3 parameter (trained and frozen) with a garbage tail on the last rank
+    ("z2-dp6-bf16-lora", dict(params=lora_params(4), dtype=torch.bfloat16, dp=6, stage=2, seed=26)),
+    ("z3-dp3-bf16-lora", dict(params=lora_params(4), dtype=torch.bfloat16, dp=3, stage=3, seed=33)),
 ])
 TAG = "global_step3"
 
