@@ -22,7 +22,6 @@ import logging
 import os
 import sys
 import tempfile
-import types
 from collections import OrderedDict
 
 import torch

@@ -259,7 +259,7 @@ def write_stage2(run, folder, tag):
     """ZeRO-1/2 (stage12 DeepSpeedZeroOptimizer). Returns {name: 16-bit module tensor}."""
     dp = run.dp
     align = 2 * dp  # stage12 line 277 nccl_start_alignment_factor = 2, line 356: flat aligned to 2 * dp
-    flats16, flats32, masks, layout = [], [], [], []
+    flats16, layout = [], []
     for gi in run.groups:
         names = run.trainable(gi)
         tensors = [run.init16[n].reshape(-1) for n, _ in names]
