@@ -65,6 +65,11 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "Convert every SAT run found below DIR. Repeatable.")
   List<String> sourceRoots = new ArrayList<>();
 
+  @Option(names = "--max-depth", paramLabel = "N", defaultValue = "16",
+      description = "Search at most N folder levels below each --source-root (default: ${DEFAULT-VALUE})."
+          + " Symbolic links are followed, but no folder twice and never back up to the root.")
+  int maxDepth;
+
   @Option(names = "--iterations", paramLabel = "latest|all|N,N,...",
       description = "Which iterations of each run: latest (default), all, or a list (-ema iterations are distinct).")
   String iterations;
@@ -285,13 +290,16 @@ public final class ConvertCommand implements Callable<Integer> {
     if (planJson != null && !dryRun) {
       throw new UsageException("--plan-json needs --dry-run");
     }
+    if (maxDepth < 0) {
+      throw new UsageException("--max-depth must be 0 or more, got " + maxDepth);
+    }
   }
 
   private JobRequest request(ConversionSettings settings) {
     List<String> absoluteSources = sources.stream().map(Paths2::absolute).toList();
     List<String> absoluteRoots = sourceRoots.stream().map(Paths2::absolute).toList();
     IterationSelection selection = iterations == null ? null : IterationSelection.parse(iterations);
-    return new JobRequest(absoluteSources, absoluteRoots, selection, Paths2.absolute(output), settings);
+    return new JobRequest(absoluteSources, absoluteRoots, selection, Paths2.absolute(output), settings, maxDepth);
   }
 
   private ConversionSettings settings() throws IOException {
