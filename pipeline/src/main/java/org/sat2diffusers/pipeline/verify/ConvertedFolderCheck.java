@@ -404,7 +404,8 @@ public final class ConvertedFolderCheck {
       problems.add(path + ": no answer within " + limit.toSeconds() + " s: not verified (a special file, or a hung"
           + " mount or store?)");
     } catch (IOException | RuntimeException e) {
-      problems.add(ErrorText.of(e).startsWith(path) ? ErrorText.of(e) : path + ": " + ErrorText.of(e));
+      String message = ErrorText.of(e);
+      problems.add(message.startsWith(dir) ? message : path + ": " + message); // most name the file already
     }
     return null;
   }
