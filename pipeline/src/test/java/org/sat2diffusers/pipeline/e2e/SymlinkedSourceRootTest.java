@@ -67,6 +67,10 @@ class SymlinkedSourceRootTest {
 
     assertEquals(ExitCodes.USAGE, run.exitCode(), run.err());
     assertTrue(run.err().contains("line 1, source_root: no SAT run below " + root), run.err());
+
+    CliRun both = CliRun.run("convert", "--manifest", manifest, "--max-depth", "4").assertNoStackTrace();
+    assertEquals(ExitCodes.USAGE, both.exitCode(), both.err());
+    assertTrue(both.err().contains("in a --manifest give max_depth per job"), both.err());
   }
 
   /**
