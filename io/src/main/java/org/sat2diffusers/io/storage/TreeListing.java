@@ -107,8 +107,8 @@ public final class TreeListing {
         continue; // the link broke meanwhile: there is nothing behind it to list
       }
       if (rootReal.startsWith(real)) {
-        LOG.warning("not following the link " + link + ": it leads to " + real + ", which holds " + prefix
-            + " itself (a loop)");
+        LOG.warning("not following the link " + link + ": it leads to " + real + ", which holds the searched folder "
+            + root + " (a loop)");
       } else if (listed.containsKey(real)) {
         LOG.warning("not following the link " + link + ": it leads to " + real + ", already searched as "
             + listed.get(real));
