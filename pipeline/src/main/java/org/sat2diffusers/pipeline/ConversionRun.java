@@ -12,6 +12,7 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.torch.CheckpointFingerprints;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -76,7 +77,7 @@ public final class ConversionRun {
   static CheckpointJob fingerprinted(CheckpointJob job) throws IOException {
     List<FileFingerprint> sources = new ArrayList<>();
     for (String file : job.files()) {
-      sources.add(StorageFiles.fingerprint(file));
+      sources.add(CheckpointFingerprints.of(file));
     }
     List<FileFingerprint> base = new ArrayList<>();
     BasePipeline basePipeline = job.settings().basePipeline();

@@ -9,6 +9,7 @@ import java.util.stream.Collectors;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.sat.IterationSelection;
+import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.pipeline.jobs.JobOption.Kind;
 import org.sat2diffusers.pipeline.jobs.JobOption.Setter;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
@@ -42,6 +43,10 @@ public final class JobOptions {
       "Which iterations of each run: latest, all, or a list of iteration folder names (-ema iterations are distinct; an iteration folder or"
           + " .pt file is one checkpoint whatever this says).",
       "latest", (job, v) -> job.iterations = IterationSelection.parse(String.join(",", v)));
+  public static final JobOption MAX_DEPTH = new JobOption("max-depth", Kind.NUMBER, "N",
+      "Search at most N folder levels below each --source-root. Symbolic links are followed, but no folder twice"
+          + " and never back up to the root.",
+      String.valueOf(TreeListing.DEFAULT_MAX_DEPTH), single((job, v) -> job.maxDepth = depth(v)));
   public static final JobOption OUTPUT = new JobOption("output", Kind.PATH, "DIR",
       "The Diffusers folder to write; with several checkpoints, each goes to DIR/<run>/<iteration>/"
           + " (DIR/<iteration>/ for the iterations of one source run).",
@@ -111,7 +116,7 @@ public final class JobOptions {
   /** Every option, in the order help and the docs list them. */
   public static final List<JobOption> ALL = List.of(
       SOURCE, SOURCE_ROOT, OUTPUT, ITERATIONS, LORA_ALPHA, DTYPE, VAE_DTYPE, MODEL, SAT_CONFIG, MAX_SHARD_SIZE,
-      COMPONENTS, LORA_MODE, LORA_FOLD_SCALE, UNKNOWN_KEYS, BASE_PIPELINE, LINK, DIGEST, CHECK_FINITE,
+      COMPONENTS, MAX_DEPTH, LORA_MODE, LORA_FOLD_SCALE, UNKNOWN_KEYS, BASE_PIPELINE, LINK, DIGEST, CHECK_FINITE,
       FAIL_ON_NONFINITE);
 
   private JobOptions() {}
@@ -187,6 +192,14 @@ public final class JobOptions {
       // reported below
     }
     throw new IllegalArgumentException("expected a finite decimal number, got " + text);
+  }
+
+  private static int depth(String text) {
+    double value = finite(text);
+    if (value != Math.rint(value) || value < 0 || value > 1000) {
+      throw new IllegalArgumentException("expected a whole number of folder levels from 0 to 1000, got " + text);
+    }
+    return (int) value;
   }
 
   private static Dtype dtype(String text) {

@@ -9,6 +9,7 @@ import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
@@ -42,6 +43,7 @@ public final class JobValues {
   Digest digest = Digest.CRC32C;
   boolean checkFinite;
   boolean failOnNonfinite;
+  int maxDepth = TreeListing.DEFAULT_MAX_DEPTH;
 
   public List<String> sources() {
     return List.copyOf(sources);
@@ -105,7 +107,7 @@ public final class JobValues {
         new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
             unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
     return new JobRequest(sources.stream().map(resolve).toList(), sourceRoots.stream().map(resolve).toList(),
-        iterations, out, settings);
+        iterations, out, settings, maxDepth);
   }
 
   /** A file an option names cannot be used; the message is the cause's. */
