@@ -2,16 +2,18 @@
 
   torch_writer_check.py reference OUT.pt   writes, with torch.save, the checkpoint WriterSamples.mixed()
                                            describes (the test resource torch/writer/reference.pt)
-  torch_writer_check.py check DIR          loads the files TorchCheckpointWriterTest wrote to DIR
+  torch_writer_check.py check DIR [--large]
+                                           loads the files TorchCheckpointWriterTest wrote to DIR
                                            (io/target/torch-writer-samples) with torch.load, with and
                                            without weights_only, compares every tensor to what it must
                                            hold, compares the pickle and the zip layout to what torch.save
-                                           writes for the same objects, and re-saves each with torch
+                                           writes for the same objects, and re-saves each with torch;
+                                           --large adds the 4 GiB file (needs ~9 GB of memory, 8 GB of disk)
 
 Nothing here runs in mvn verify; the unit tests compare against reference.pt instead.
 """
 import collections
-import io
+import mmap
 import os
 import struct
 import sys
@@ -63,9 +65,9 @@ TIED = [('f32', 'f32.t'), ('shared.weight', 'encoder.embed_tokens.weight')]
 
 
 def raw(t):
-    """A tensor's elements, row-major, as bytes (bit-exact, NaN included)."""
+    """A tensor's elements, row-major, as a uint8 tensor (a view when already contiguous): bit-exact, NaN too."""
     flat = t.contiguous().reshape(-1)
-    return flat.view(torch.uint8).numpy().tobytes() if flat.dtype != torch.bool else flat.numpy().tobytes()
+    return flat.view(torch.uint8) if flat.dtype != torch.bool else flat
 
 
 def compare(got, want, label):
@@ -85,67 +87,55 @@ def compare(got, want, label):
         if g.stride() != w.stride() or g.storage_offset() != w.storage_offset():
             problems.append('%s view: %s+%d != %s+%d' % (name, g.stride(), g.storage_offset(), w.stride(),
                                                           w.storage_offset()))
-        if raw(g) != raw(w):
+        if not torch.equal(raw(g), raw(w)):
             problems.append('%s: bytes differ' % name)
     for a, b in TIED:
         if a in got['module'] and got['module'][a].storage().data_ptr() != got['module'][b].storage().data_ptr():
             problems.append('%s and %s do not share a storage' % (a, b))
-    print('%-40s %d tensors, %d values: %s' % (label, len(want['module']), len(want) - 1,
-                                                'OK' if not problems else 'FAIL ' + '; '.join(problems[:5])))
+    print('%-40s %d tensors, %d other values: %s' % (label, len(want['module']), len(want) - 1,
+                                                      'OK' if not problems else 'FAIL ' + '; '.join(problems[:5])))
     return not problems
 
 
 def entries(path):
-    """Per entry: name, flags, method, local extra ids, data offset, descriptor bytes, CRC, size."""
-    with open(path, 'rb') as f:
-        data = f.read()
+    """Per entry: name, flags, method, local extra fields, data offset mod 64, bytes between data and next header, CRC, size."""
     z = zipfile.ZipFile(path)
-    out = []
-    infos = z.infolist()
-    starts = sorted(i.header_offset for i in infos) + [data.rfind(b'PK\x01\x02', 0, len(data)) and
-                                                       min(i for i in [data.find(b'PK\x01\x02')] if i >= 0)]
-    for info in infos:
-        at = info.header_offset
-        sig, _, flags, method, _, _, crc, _, _, nlen, xlen = struct.unpack('<IHHHHHIIIHH', data[at:at + 30])
-        extra = data[at + 30 + nlen:at + 30 + nlen + xlen]
-        ids, i = [], 0
-        while i + 4 <= len(extra):
-            fid, flen = struct.unpack('<HH', extra[i:i + 4])
-            ids.append(extra[i:i + 2].decode('latin1') if fid != 1 else 'ZIP64(%d)' % flen)
-            i += 4 + flen
-        start = at + 30 + nlen + xlen
-        nxt = min([s for s in starts if s > at] or [len(data)])
-        out.append((info.filename.split('/', 1)[1], flags, method, tuple(ids), start % 64,
-                    nxt - start - info.file_size, info.CRC, info.file_size))
-    return out, data
-
-
-def torch_bytes(obj, name):
-    path = os.path.join(tempfile.mkdtemp(), name)
-    torch.save(obj, path)
-    return path
+    with open(path, 'rb') as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        infos = z.infolist()
+        starts = sorted(i.header_offset for i in infos) + [z.start_dir]
+        out = {}
+        for info in infos:
+            at = info.header_offset
+            _, _, flags, method, _, _, _, _, _, nlen, xlen = struct.unpack('<IHHHHHIIIHH', data[at:at + 30])
+            extra = data[at + 30 + nlen:at + 30 + nlen + xlen]
+            fields, i = [], 0
+            while i + 4 <= len(extra):
+                fid, flen = struct.unpack('<HH', extra[i:i + 4])
+                fields.append('ZIP64(%d)' % flen if fid == 1 else extra[i:i + 2].decode('latin1'))
+                i += 4 + flen
+            start = at + 30 + nlen + xlen
+            following = min(s for s in starts if s > at)
+            out[info.filename.split('/', 1)[1]] = (flags, method, tuple(fields), start % 64,
+                                                   following - start - info.file_size, info.CRC, info.file_size)
+        tail = bytes(data[-98:])  # ZIP64 end record (56), locator (20), end record (22)
+    return out, z.read(z.namelist()[0].split('/')[0] + '/data.pkl'), tail
 
 
 def check_layout(ours, theirs, label):
-    a, adata = entries(ours)
-    b, bdata = entries(theirs)
-    problems = []
-    mine = {e[0]: e for e in a}
-    for e in b:
-        m = mine.get(e[0])
-        if m is None:
-            problems.append('no entry ' + e[0])
-        elif m[1:4] != e[1:4] or m[4] != 0 or m[5] != e[5] or m[6:] != e[6:]:
-            problems.append('%s: ours %s, torch %s' % (e[0], m[1:], e[1:]))
-    z1, z2 = zipfile.ZipFile(ours), zipfile.ZipFile(theirs)
-    top1, top2 = z1.namelist()[0].split('/')[0], z2.namelist()[0].split('/')[0]
-    same_pickle = z1.read(top1 + '/data.pkl') == z2.read(top2 + '/data.pkl')
-    if not same_pickle:
-        problems.append('data.pkl differs from torch\'s')
-    tail = lambda d: (d[-22:-22 + 10], d[-98:-98 + 32])  # EOCD counts, ZIP64 end record head
-    print('%-40s %d entries (torch: %d; extra: %s), data.pkl %s, headers/descriptors/CRCs %s' % (
-        label, len(a), len(b), sorted(set(mine) - {e[0] for e in b}),
-        'identical to torch\'s' if same_pickle else 'DIFFERENT', 'as torch' if not problems else 'FAIL ' + '; '.join(problems[:3])))
+    """Every record torch writes is in our file with torch's headers, padding, descriptor and CRC; data.pkl is torch's."""
+    mine, mine_pickle, mine_tail = entries(ours)
+    torch_entries, torch_pickle, torch_tail = entries(theirs)
+    problems = ['%s: ours %s, torch %s' % (name, mine.get(name), e)
+                for name, e in torch_entries.items() if mine.get(name) != e]
+    if mine_pickle != torch_pickle:
+        problems.append("data.pkl differs from torch's")
+    # end records: same fields but for the entry count, the directory size and offset
+    if mine_tail[:24] != torch_tail[:24] or mine_tail[56:68] != torch_tail[56:68]:
+        problems.append('end records differ')
+    print('%-40s %d entries (torch: %d, + %s), data.pkl %s, records %s' % (
+        label, len(mine), len(torch_entries), sorted(set(mine) - set(torch_entries)),
+        "identical to torch's" if mine_pickle == torch_pickle else 'DIFFERENT',
+        "laid out as torch's" if not problems else 'FAIL ' + '; '.join(problems[:3])))
     return not problems
 
 
@@ -156,19 +146,29 @@ def main():
     folder = sys.argv[2]
     print('torch', torch.__version__)
     cases = [('mixed.pt', mixed), ('many.pt', lambda: many(65537))]
-    if os.path.exists(os.path.join(folder, 'large.pt')):
+    if len(sys.argv) > 3 and sys.argv[3] == '--large':
         cases.append(('large.pt', lambda: large((4 << 30) + 64)))
     ok = True
-    for name, build in cases:
-        path = os.path.join(folder, name)
-        want = build()
-        ok &= compare(torch.load(path, weights_only=True), want, name + ' weights_only=True')
-        loaded = torch.load(path)
-        ok &= compare(loaded, want, name + ' weights_only=False')
-        resaved = torch_bytes(loaded, name)
-        ok &= compare(torch.load(resaved, weights_only=True), want, name + ' re-saved by torch, reloaded')
-        ok &= check_layout(path, torch_bytes(want, name), name + ' vs torch.save')
-        del loaded, want
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, build in cases:
+            path = os.path.join(folder, name)
+            want = build()
+            got = torch.load(path, weights_only=True)
+            ok &= compare(got, want, name + ' weights_only=True')
+            del got
+            got = torch.load(path)
+            ok &= compare(got, want, name + ' weights_only=False')
+            resaved = os.path.join(scratch, 'resaved-' + name)
+            torch.save(got, resaved)
+            del got
+            ok &= compare(torch.load(resaved, weights_only=True), want, name + ' re-saved by torch, reloaded')
+            reference = os.path.join(scratch, name)  # torch names the archive's folder after the file
+            torch.save(want, reference)
+            del want
+            ok &= check_layout(path, reference, name + ' vs torch.save')
+            ok &= check_layout(resaved, reference, 'resaved-' + name + ' vs torch.save')
+            os.remove(resaved)
+            os.remove(reference)
     print('ALL OK' if ok else 'FAILURES')
     return 0 if ok else 1
 
