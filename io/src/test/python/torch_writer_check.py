@@ -12,6 +12,7 @@
 
 Nothing here runs in mvn verify; the unit tests compare against reference.pt instead.
 """
+import bisect
 import collections
 import mmap
 import os
@@ -114,7 +115,7 @@ def entries(path):
                 fields.append('ZIP64(%d)' % flen if fid == 1 else extra[i:i + 2].decode('latin1'))
                 i += 4 + flen
             start = at + 30 + nlen + xlen
-            following = min(s for s in starts if s > at)
+            following = starts[bisect.bisect_right(starts, at)]
             out[info.filename.split('/', 1)[1]] = (flags, method, tuple(fields), start % 64,
                                                    following - start - info.file_size, info.CRC, info.file_size)
         tail = bytes(data[-98:])  # ZIP64 end record (56), locator (20), end record (22)
@@ -129,8 +130,9 @@ def check_layout(ours, theirs, label):
                 for name, e in torch_entries.items() if mine.get(name) != e]
     if mine_pickle != torch_pickle:
         problems.append("data.pkl differs from torch's")
-    # end records: same fields but for the entry count, the directory size and offset
-    if mine_tail[:24] != torch_tail[:24] or mine_tail[56:68] != torch_tail[56:68]:
+    # end records: the same but for counts, sizes and offsets (ZIP64 record head, locator's disks, end record's disks)
+    fixed = lambda t: (t[:24], t[56:64], t[72:84], t[96:])
+    if fixed(mine_tail) != fixed(torch_tail):
         problems.append('end records differ')
     print('%-40s %d entries (torch: %d, + %s), data.pkl %s, records %s' % (
         label, len(mine), len(torch_entries), sorted(set(mine) - set(torch_entries)),
