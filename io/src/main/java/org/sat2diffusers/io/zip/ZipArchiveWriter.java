@@ -57,11 +57,6 @@ public final class ZipArchiveWriter {
     this.out = out;
   }
 
-  /** Bytes written so far. */
-  public long position() {
-    return position;
-  }
-
   /**
    * Starts entry {@code name} of exactly {@code size} bytes and returns the stream for them; closing
    * the stream checks the count and ends the entry. One entry at a time.

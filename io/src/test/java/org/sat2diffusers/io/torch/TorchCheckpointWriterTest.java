@@ -36,6 +36,8 @@ import org.sat2diffusers.io.pickle.PickleGlobal;
 import org.sat2diffusers.io.pickle.PickleLimits;
 import org.sat2diffusers.io.pickle.PickleReader;
 import org.sat2diffusers.io.pickle.PickleResolver;
+import org.sat2diffusers.io.safetensors.SafetensorsEntry;
+import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.Fixtures;
 import org.sat2diffusers.io.storage.RandomAccessInput;
@@ -81,6 +83,36 @@ class TorchCheckpointWriterTest {
         record(index, "encoder.embed_tokens.weight").storageFileOffset());
     assertEquals(List.of(), record(index, "bf16").sharedWith());
     assertEquals(List.of("iteration", "note", "flag", "nothing"), List.copyOf(index.otherItems().keySet()));
+  }
+
+  /** The use the writer is for: each storage a byte range of a Diffusers safetensors file, through a small buffer. */
+  @Test
+  void storagesStreamFromSafetensorsByteRanges() throws IOException {
+    Path source = Fixtures.resource(
+        "org/sat2diffusers/io/torch/ReadersFuzzTestInputs/safetensors/transformer-2b-sft.safetensors");
+    Path file = dir.resolve("from-safetensors.pt");
+    try (RandomAccessInput in = RandomAccessInputs.open(source.toString())) {
+      SafetensorsFile safetensors = SafetensorsFile.open(in);
+      List<TensorToWrite> tensors = new ArrayList<>();
+      for (SafetensorsEntry e : safetensors.entries()) {
+        tensors.add(TensorToWrite.contiguous(e.name(), e.dtype(), e.shape(),
+            StorageSource.range(in, e.offset(), e.byteLength())));
+      }
+      new TorchCheckpointWriter(100).write(file.toString(), tensors, Map.of());
+
+      CheckpointIndex index = index(file);
+      assertEquals(safetensors.entries().size(), index.tensors().size());
+      try (RandomAccessInput written = RandomAccessInputs.open(file.toString())) {
+        for (SafetensorsEntry e : safetensors.entries()) {
+          TensorRecord t = record(index, e.name());
+          assertEquals(List.of(e.dtype(), e.shape()), List.of(t.dtype(), t.shape()), e.name());
+          assertTrue(t.contiguous(), e.name());
+          byte[] bytes = new byte[(int) t.byteLength()];
+          written.readFully(t.fileOffset(), bytes, 0, bytes.length);
+          assertArrayEquals(safetensors.readTensor(e.name()), bytes, e.name());
+        }
+      }
+    }
   }
 
   /** reference.pt is what torch.save (1.13) wrote for the same objects: make_reference in torch_writer_check.py. */
