@@ -1,7 +1,8 @@
 """Real-torch check of TorchCheckpointWriter (Debian's python3-torch 1.13: /usr/bin/python3; also runs on torch 2).
 
   torch_writer_check.py reference OUT.pt   writes, with torch.save, the checkpoint WriterSamples.mixed()
-                                           describes (the test resource torch/writer/reference.pt)
+                                           describes (the test resources torch/writer/reference.pt, made
+                                           with torch 1.13, and torch/writer/torch2/reference.pt, torch 2.6)
   torch_writer_check.py check DIR [--large]
                                            loads the files TorchCheckpointWriterTest wrote to DIR
                                            (io/target/torch-writer-samples) with torch.load, with and
@@ -122,6 +123,10 @@ def entries(path):
     return out, z.read(z.namelist()[0].split('/')[0] + '/data.pkl'), tail
 
 
+def entries_of(path):
+    return {n.split('/', 1)[1] for n in zipfile.ZipFile(path).namelist()}
+
+
 def check_layout(ours, theirs, label):
     """Every record torch writes is in our file with torch's headers, padding, descriptor and CRC; data.pkl is torch's."""
     mine, mine_pickle, mine_tail = entries(ours)
@@ -130,6 +135,10 @@ def check_layout(ours, theirs, label):
     same = lambda name, a, b: a == b or name == '.data/serialization_id' and a is not None and a[:5] == b[:5]
     problems = ['%s: ours %s, torch %s' % (name, mine.get(name), e)
                 for name, e in torch_entries.items() if not same(name, mine.get(name), e)]
+    ids = [zipfile.ZipFile(f).read(zipfile.ZipFile(f).namelist()[0].split('/')[0] + '/.data/serialization_id')
+           for f in (ours, theirs) if '.data/serialization_id' in entries_of(f)]
+    if len(ids) == 2 and ids[0][20:] != ids[1][20:]:  # the half combining the records' CRC-32s is torch's
+        problems.append('serialization id %s, torch %s' % (ids[0], ids[1]))
     if mine_pickle != torch_pickle:
         problems.append("data.pkl differs from torch's")
     # end records: the same but for counts, sizes and offsets (ZIP64 record head, locator's disks, end record's disks)
@@ -160,7 +169,7 @@ def main():
             got = torch.load(path, weights_only=True)
             ok &= compare(got, want, name + ' weights_only=True')
             del got
-            got = torch.load(path)
+            got = torch.load(path, weights_only=False)
             ok &= compare(got, want, name + ' weights_only=False')
             resaved = os.path.join(scratch, 'resaved-' + name)
             torch.save(got, resaved)

@@ -166,13 +166,14 @@ public final class TorchCheckpointWriter {
   private record Record(String name, long crc, long size) {}
 
   /**
-   * torch's {@code .data/serialization_id}: 20 digits combining the record names, 20 combining the
-   * CRC-32s of the records written before it (c10::hash_combine, as torch). torch hashes each name
-   * with C++'s std::hash, which has no Java equivalent; here it is the name's CRC-32. Only torch's
-   * usage logging reads the id.
+   * torch's {@code .data/serialization_id}: 20 digits combining the record names, then 20 combining
+   * the CRC-32s of the non-empty records written before it, in order (c10::hash_combine). The second
+   * half is torch 2's exactly. torch 2 combines the names' C++ std::hash values in the iteration order
+   * of an unordered_set, which nothing portable reproduces; here the names' CRC-32s are combined in
+   * sorted order. Only torch's usage logging reads the id.
    */
   private static final class SerializationId {
-    private final Set<String> names = new TreeSet<>(); // std::set: sorted
+    private final Set<String> names = new TreeSet<>();
     private long crcs;
 
     void add(String top, Record record) {

@@ -146,6 +146,45 @@ class TorchCheckpointWriterTest {
     }
   }
 
+  /**
+   * torch2/reference.pt is torch 2.6's torch.save of the same objects (same script, Debian trixie's
+   * python3-torch). The files are the same bytes but for the half of the serialization id that
+   * torch derives from C++ std::hash values, and that record's CRC-32.
+   */
+  @Test
+  void theFileIsTorch2sButForHalfTheSerializationId() throws IOException {
+    Path ours = write(dir.resolve("reference.pt"), WriterSamples.mixed());
+    Path torch = Fixtures.resource("org/sat2diffusers/io/torch/writer/torch2/reference.pt");
+    byte[] mine = Files.readAllBytes(ours);
+    byte[] theirs = Files.readAllBytes(torch);
+    assertEquals(theirs.length, mine.length);
+    try (RandomAccessInput a = RandomAccessInputs.open(ours.toString());
+        RandomAccessInput b = RandomAccessInputs.open(torch.toString())) {
+      ZipArchive zipA = ZipArchive.read(a);
+      ZipArchive zipB = ZipArchive.read(b);
+      ZipEntryInfo id = zipB.require("reference/.data/serialization_id");
+      ByteRange idData = zipB.dataRange(id);
+      int idStart = (int) idData.offset();
+      // every record before the id, the id's header, and the id's CRC-32 half: torch's bytes
+      assertArrayEquals(Arrays.copyOf(theirs, idStart), Arrays.copyOf(mine, idStart));
+      assertArrayEquals(Arrays.copyOfRange(theirs, idStart + 20, idStart + 40),
+          Arrays.copyOfRange(mine, idStart + 20, idStart + 40));
+      // the directory: the same entries at the same places, the id's CRC aside; the same end records
+      List<ZipEntryInfo> expected = zipB.entries().stream()
+          .map(e -> e.name().equals(id.name()) ? withCrc(e, 0) : e).toList();
+      List<ZipEntryInfo> actual = zipA.entries().stream()
+          .map(e -> e.name().equals(id.name()) ? withCrc(e, 0) : e).toList();
+      assertEquals(expected, actual);
+      assertArrayEquals(Arrays.copyOfRange(theirs, theirs.length - 98, theirs.length),
+          Arrays.copyOfRange(mine, mine.length - 98, mine.length));
+    }
+  }
+
+  private static ZipEntryInfo withCrc(ZipEntryInfo e, long crc) {
+    return new ZipEntryInfo(e.name(), e.method(), e.flags(), e.compressedSize(), e.uncompressedSize(),
+        e.localHeaderOffset(), crc);
+  }
+
   @Test
   void archiveIsTorchsZipLayout() throws IOException {
     Path file = write(dir.resolve("mp_rank_00_model_states.pt"), WriterSamples.mixed());

@@ -10,8 +10,9 @@ import org.sat2diffusers.io.dtype.Dtype;
 
 /**
  * The checkpoints the writer tests write. {@link #mixed()} is, tensor for tensor, what
- * {@code io/src/test/python/make_torch_writer_reference.py} builds and saves with real torch as
- * {@code torch/writer/reference.pt}, so the two files can be compared.
+ * {@code io/src/test/python/torch_writer_check.py reference} builds and saves with real torch as
+ * {@code torch/writer/reference.pt} (torch 1.13) and {@code torch/writer/torch2/reference.pt} (torch
+ * 2.6), so the files can be compared.
  */
 final class WriterSamples {
   private WriterSamples() {}
