@@ -125,14 +125,15 @@ public final class TorchCheckpointWriter {
       Map<TensorToWrite.Storage, String> firstUser) {}
 
   private Written write(String path, WritableByteChannel out, Contents contents) throws IOException {
-    // headers, descriptors and small storages are tens of bytes each: one write per buffer, not per record
+    // headers, descriptors and small storages are tens of bytes each: one write per buffer, not per
+    // record; a storage chunk (a whole buffer) goes through in one write
     BufferedOutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(out), HEADER_BUFFER_BYTES);
-    Written written = writeRecords(path, Channels.newChannel(buffered), contents);
+    Written written = writeRecords(path, buffered, contents);
     buffered.flush();
     return written;
   }
 
-  private Written writeRecords(String path, WritableByteChannel out, Contents contents) throws IOException {
+  private Written writeRecords(String path, OutputStream out, Contents contents) throws IOException {
     String top = archiveName(path) + "/";
     ZipArchiveWriter zip = new ZipArchiveWriter(path, out);
     SerializationId id = new SerializationId();

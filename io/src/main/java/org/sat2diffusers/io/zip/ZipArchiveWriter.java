@@ -3,8 +3,6 @@ package org.sat2diffusers.io.zip;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
@@ -12,7 +10,7 @@ import java.util.zip.CRC32;
 
 /**
  * Writes a zip archive byte for byte as torch's {@code PyTorchStreamWriter} (miniz, ZIP64 mode)
- * does, front to back on any channel: it never seeks, so a Beam file system's output works.
+ * does, front to back on any stream: it never seeks, so a Beam file system's output works.
  *
  * <p>Per entry: a local header with CRC and sizes zero and the data-descriptor flag (bit 3) plus
  * UTF-8 (bit 11), DOS time and date zero; in its extra field a ZIP64 field when the entry's size or
@@ -43,7 +41,7 @@ public final class ZipArchiveWriter {
   private static final int ZIP64_NEEDED = 0x2d;
 
   private final String path;
-  private final WritableByteChannel out;
+  private final OutputStream out;
   private final ByteArrayOutputStream centralDirectory = new ByteArrayOutputStream();
   private final Set<String> names = new HashSet<>();
   private long position;
@@ -51,8 +49,11 @@ public final class ZipArchiveWriter {
   private Entry open;
   private boolean finished;
 
-  /** {@code path} names the archive in messages; {@code out} is written from its current position on and not closed here. */
-  public ZipArchiveWriter(String path, WritableByteChannel out) {
+  /**
+   * {@code path} names the archive in messages; {@code out} is written front to back and not closed
+   * here. Headers arrive in small writes: give a buffered stream.
+   */
+  public ZipArchiveWriter(String path, OutputStream out) {
     this.path = path;
     this.out = out;
   }
@@ -204,14 +205,12 @@ public final class ZipArchiveWriter {
   }
 
   private void write(byte[] bytes) throws IOException {
-    write(ByteBuffer.wrap(bytes));
+    write(bytes, 0, bytes.length);
   }
 
-  private void write(ByteBuffer bytes) throws IOException {
-    position += bytes.remaining();
-    while (bytes.hasRemaining()) {
-      out.write(bytes);
-    }
+  private void write(byte[] bytes, int offset, int length) throws IOException {
+    out.write(bytes, offset, length);
+    position += length;
   }
 
   private static void u16(ByteArrayOutputStream out, int value) {
@@ -259,7 +258,7 @@ public final class ZipArchiveWriter {
     public void write(byte[] bytes, int offset, int length) throws IOException {
       checkRoom(length);
       crc.update(bytes, offset, length);
-      ZipArchiveWriter.this.write(ByteBuffer.wrap(bytes, offset, length));
+      ZipArchiveWriter.this.write(bytes, offset, length);
       written += length;
     }
 

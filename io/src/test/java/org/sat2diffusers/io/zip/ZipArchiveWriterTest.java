@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +32,7 @@ class ZipArchiveWriterTest {
     }
     long size;
     try (OutputStream out = Files.newOutputStream(file)) {
-      ZipArchiveWriter zip = new ZipArchiveWriter(file.toString(), Channels.newChannel(out));
+      ZipArchiveWriter zip = new ZipArchiveWriter(file.toString(), out);
       for (Object[] entry : new Object[][] {{"a/small", small}, {"a/empty", new byte[0]}, {"a/larger", larger}}) {
         byte[] bytes = (byte[]) entry[1];
         try (OutputStream data = zip.entry((String) entry[0], bytes.length)) {
@@ -61,13 +60,13 @@ class ZipArchiveWriterTest {
 
   @Test
   void anEntryMustGetExactlyItsSize() throws IOException {
-    ZipArchiveWriter zip = new ZipArchiveWriter("mem.zip", Channels.newChannel(new ByteArrayOutputStream()));
+    ZipArchiveWriter zip = new ZipArchiveWriter("mem.zip", new ByteArrayOutputStream());
     OutputStream tooShort = zip.entry("a/x", 4);
     tooShort.write(new byte[3]);
     IOException shortError = assertThrows(IOException.class, tooShort::close);
     assertTrue(shortError.getMessage().contains("mem.zip: entry 'a/x' takes 4 bytes; got only 3"), shortError.getMessage());
 
-    ZipArchiveWriter other = new ZipArchiveWriter("mem.zip", Channels.newChannel(new ByteArrayOutputStream()));
+    ZipArchiveWriter other = new ZipArchiveWriter("mem.zip", new ByteArrayOutputStream());
     OutputStream tooLong = other.entry("a/y", 2);
     IOException longError = assertThrows(IOException.class, () -> tooLong.write(new byte[3]));
     assertTrue(longError.getMessage().contains("entry 'a/y' takes 2 bytes"), longError.getMessage());
@@ -75,7 +74,7 @@ class ZipArchiveWriterTest {
 
   @Test
   void entriesComeOneAtATimeWithDistinctNames() throws IOException {
-    ZipArchiveWriter zip = new ZipArchiveWriter("mem.zip", Channels.newChannel(new ByteArrayOutputStream()));
+    ZipArchiveWriter zip = new ZipArchiveWriter("mem.zip", new ByteArrayOutputStream());
     OutputStream first = zip.entry("a/x", 0);
     assertThrows(IllegalStateException.class, () -> zip.entry("a/y", 0));
     assertThrows(IllegalStateException.class, zip::finish);
