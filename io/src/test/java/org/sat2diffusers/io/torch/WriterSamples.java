@@ -1,5 +1,7 @@
 package org.sat2diffusers.io.torch;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -58,8 +60,8 @@ final class WriterSamples {
   }
 
   /** The bytes {@code storage} holds, as given to the writer. */
-  static byte[] storageBytes(TensorToWrite.Storage storage) throws java.io.IOException {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+  static byte[] storageBytes(TensorToWrite.Storage storage) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
     storage.source().writeTo(out, new byte[64]);
     return out.toByteArray();
   }
