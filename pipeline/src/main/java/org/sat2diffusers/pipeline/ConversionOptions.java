@@ -3,31 +3,18 @@ package org.sat2diffusers.pipeline;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
-import org.sat2diffusers.io.safetensors.Digest;
 
-/** Run-wide choices the pipeline's workers need (they travel with the PipelineOptions to every runner). */
+/**
+ * The run-wide choice the pipeline's workers need, set from {@code convert --fail-fast} (it travels
+ * with the PipelineOptions to every runner). Everything that is chosen per job travels in the job.
+ */
 public interface ConversionOptions extends PipelineOptions {
-  @Description("Stop the whole run at the first checkpoint that fails, instead of reporting it and going on.")
+  /** What {@code --fail-fast} does: its help, and this option's description. */
+  String FAIL_FAST = "Stop the run at the first checkpoint that fails (default: report it and convert the others).";
+
+  @Description(FAIL_FAST)
   @Default.Boolean(false)
   boolean getFailFast();
 
   void setFailFast(boolean value);
-
-  @Description("Count NaN and infinite values of every written floating-point tensor into the report.")
-  @Default.Boolean(false)
-  boolean getCheckFinite();
-
-  void setCheckFinite(boolean value);
-
-  @Description("Fail a checkpoint (nothing committed) when any written tensor holds NaN or infinity.")
-  @Default.Boolean(false)
-  boolean getFailOnNonfinite();
-
-  void setFailOnNonfinite(boolean value);
-
-  @Description("The checksum kept of each written header and tensor: CRC32C (fast, for integrity) or SHA256.")
-  @Default.Enum("CRC32C")
-  Digest getDigest();
-
-  void setDigest(Digest value);
 }

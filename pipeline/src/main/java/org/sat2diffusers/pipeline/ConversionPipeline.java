@@ -3,7 +3,6 @@ package org.sat2diffusers.pipeline;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Flatten;
@@ -39,7 +38,7 @@ public final class ConversionPipeline {
   public static Pipeline build(PipelineOptions options, List<CheckpointJob> jobs, String runLogFile) {
     Pipeline pipeline = Pipeline.create(options);
     PCollection<CheckpointJob> jobCollection =
-        pipeline.apply("Checkpoint jobs", Create.of(jobs).withCoder(SerializableCoder.of(CheckpointJob.class)));
+        pipeline.apply("Checkpoint jobs", Create.of(jobs).withCoder(CheckpointJob.coder()));
     PCollectionView<Map<String, CheckpointJob>> jobsById =
         jobCollection
             .apply("Key jobs by id", WithKeys.of(CheckpointJob::id).withKeyType(TypeDescriptors.strings()))
@@ -48,7 +47,7 @@ public final class ConversionPipeline {
     PCollectionTuple indexed = jobCollection.apply("Index checkpoint files", new IndexCheckpointFiles());
     PCollectionTuple planned =
         indexed.get(IndexCheckpointFiles.INDEXED).apply("Plan conversions", new PlanConversions(jobsById));
-    PCollectionTuple written = planned.get(PlanConversions.SHARDS).apply("Write shards", new WriteShards());
+    PCollectionTuple written = planned.get(PlanConversions.SHARDS).apply("Write shards", new WriteShards(jobsById));
     PCollection<KV<String, CheckpointOutcome>> committed =
         KeyedPCollectionTuple.of(FinalizeCheckpoints.SUMMARY, planned.get(PlanConversions.SUMMARIES))
             .and(FinalizeCheckpoints.RESULTS, written.get(WriteShards.WRITTEN))

@@ -3,6 +3,7 @@ package org.sat2diffusers.pipeline;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.beam.runners.direct.DirectOptions;
@@ -17,6 +18,7 @@ import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.steps.RunLog;
+import org.sat2diffusers.transforms.config.BasePipeline;
 
 /**
  * One run as the driver sees it: fingerprint the sources, skip the outputs that are up to date,
@@ -68,12 +70,26 @@ public final class ConversionRun {
     return outcomes;
   }
 
-  /** The job with its files' fingerprints as they are now. */
+  /**
+   * The job with the fingerprints, as they are now, of its files and of every file of its base
+   * pipeline's model_index.json and component folders (the commit marker records both).
+   */
   static CheckpointJob fingerprinted(CheckpointJob job) throws IOException {
-    List<FileFingerprint> out = new ArrayList<>();
+    List<FileFingerprint> sources = new ArrayList<>();
     for (String file : job.files()) {
-      out.add(CheckpointFingerprints.of(file));
+      sources.add(CheckpointFingerprints.of(file));
     }
-    return job.withFingerprints(out);
+    List<FileFingerprint> base = new ArrayList<>();
+    BasePipeline basePipeline = job.settings().basePipeline();
+    if (basePipeline != null) {
+      List<String> files = new ArrayList<>(List.of(basePipeline.dir() + "/model_index.json"));
+      for (String folder : basePipeline.folders()) {
+        files.addAll(StorageFiles.list(basePipeline.dir() + "/" + folder + "/**"));
+      }
+      for (String file : new TreeSet<>(files)) {
+        base.add(StorageFiles.fingerprint(file));
+      }
+    }
+    return job.withFingerprints(sources, base);
   }
 }

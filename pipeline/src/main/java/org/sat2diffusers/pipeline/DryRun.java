@@ -2,13 +2,13 @@ package org.sat2diffusers.pipeline;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.pipeline.steps.PlanConversions;
-import org.sat2diffusers.pipeline.steps.RunModelConfigFile;
 import org.sat2diffusers.transforms.assemble.SourceOpener;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
@@ -41,7 +41,7 @@ public final class DryRun {
           }
         }
         CheckpointJob fingerprinted = ConversionRun.fingerprinted(job); // the provenance a real run records
-        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job),
+        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings(), Optional.ofNullable(job.runModelConfig()),
             PlanConversions.provenance(fingerprinted)), null));
       } catch (Exception e) {
         out.add(new Planned(job, null, ErrorText.of(e)));

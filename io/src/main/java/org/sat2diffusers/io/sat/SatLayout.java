@@ -88,14 +88,19 @@ public final class SatLayout {
   }
 
   /**
-   * The {@code model_config.json} SAT saves beside a run's iteration folders (for the released
-   * layout: in {@code transformer/}), if the checkpoint's run has one.
+   * The folder of the run a checkpoint comes from, where SAT saves {@code model_config.json}: the
+   * folder above its iteration folder for rank files (for the released layout: {@code transformer/}),
+   * else the folder holding the file.
    */
-  public static Optional<String> runModelConfig(SatCheckpoint checkpoint) throws IOException {
+  public static String runFolder(SatCheckpoint checkpoint) {
     String first = checkpoint.files().get(0);
     String folder = parent(first);
-    String runFolder = RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder;
-    String file = join(runFolder, "model_config.json");
+    return RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder;
+  }
+
+  /** The {@code model_config.json} of the checkpoint's {@link #runFolder}, if it has one. */
+  public static Optional<String> runModelConfig(SatCheckpoint checkpoint) throws IOException {
+    String file = join(runFolder(checkpoint), "model_config.json");
     return StorageFiles.exists(file) ? Optional.of(StorageFiles.readString(file, 1 << 20)) : Optional.empty();
   }
 

@@ -14,7 +14,8 @@ import org.sat2diffusers.io.sat.SatRun;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 
 /**
- * Turns a {@link JobRequest} into one {@link CheckpointJob} per checkpoint. Where each goes:
+ * Turns a {@link JobRequest} into one {@link CheckpointJob} per checkpoint, with its run folder and
+ * that folder's {@code model_config.json} (read once per run). Where each goes:
  * <ul>
  *   <li>exactly one checkpoint: {@code OUT};
  *   <li>one {@code --source} (and no root) with several iterations: {@code OUT/<iteration>};
@@ -79,6 +80,21 @@ public final class JobExpander {
     if (!problems.isEmpty()) {
       throw new InvalidJobsException("cannot expand the jobs", problems);
     }
+    Map<String, Optional<String>> modelConfigs = new HashMap<>(); // by run folder: read once per run
+    for (Found f : found) {
+      String runFolder = SatLayout.runFolder(f.checkpoint());
+      if (!modelConfigs.containsKey(runFolder)) {
+        try {
+          modelConfigs.put(runFolder, SatLayout.runModelConfig(f.checkpoint()));
+        } catch (IOException e) {
+          problems.add(runFolder + "/model_config.json cannot be read: " + e.getMessage());
+          modelConfigs.put(runFolder, Optional.empty());
+        }
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidJobsException("cannot expand the jobs", problems);
+    }
     boolean oneSourceOnly = request.sources().size() == 1 && request.sourceRoots().isEmpty();
     String out = stripSlash(request.output());
     List<CheckpointJob> jobs = new ArrayList<>();
@@ -92,7 +108,9 @@ public final class JobExpander {
         outputDir = out + "/" + f.runPath() + "/" + f.checkpoint().iteration();
       }
       SatCheckpoint c = f.checkpoint();
-      jobs.add(new CheckpointJob(outputDir, c.source(), c.iteration(), c.files(), outputDir, request.settings()));
+      String runFolder = SatLayout.runFolder(c);
+      jobs.add(new CheckpointJob(outputDir, c.source(), c.iteration(), c.files(), outputDir, request.settings(),
+          runFolder, modelConfigs.get(runFolder).orElse(null)));
     }
     return jobs;
   }

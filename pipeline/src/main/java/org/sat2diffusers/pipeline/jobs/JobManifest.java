@@ -9,19 +9,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
-import org.sat2diffusers.io.dtype.Dtype;
-import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
-import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.model.ModelFamily;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.shard.SizeParser;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -43,24 +36,14 @@ import org.yaml.snakeyaml.nodes.Tag;
 public final class JobManifest {
   private static final Pattern URI = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*://.*");
   private static final int MAX_MANIFEST_BYTES = 16 << 20;
-  private static final int MAX_SAT_CONFIG_BYTES = 1 << 20;
 
-  /** The fields of a job and how each is read: the format, as a table. */
-  private static final Map<String, FieldReader> FIELDS = new LinkedHashMap<>();
+  /** The fields of a job: one per {@link JobOptions} entry, read from YAML as its kind says. */
+  private static final Map<String, JobOption> FIELDS = new LinkedHashMap<>();
 
   static {
-    FIELDS.put("source", (job, v) -> job.source = v.path());
-    FIELDS.put("source_root", (job, v) -> job.sourceRoot = v.path());
-    FIELDS.put("output", (job, v) -> job.output = v.path());
-    FIELDS.put("iterations", (job, v) -> job.iterations = IterationSelection.parse(String.join(",", v.items())));
-    FIELDS.put("lora_alpha", (job, v) -> job.loraAlpha = v.number());
-    FIELDS.put("dtype", (job, v) -> job.dtype = dtype(v.text()));
-    FIELDS.put("vae_dtype", (job, v) -> job.vaeDtype = dtype(v.text()));
-    FIELDS.put("model", (job, v) -> job.model = model(v.text()));
-    FIELDS.put("sat_config", (job, v) -> job.satConfig = v.path());
-    FIELDS.put("max_shard_size", (job, v) -> job.maxShardBytes = SizeParser.parse(v.scalar()));
-    FIELDS.put("components", (job, v) -> job.components = components(v.items()));
-    FIELDS.put("max_depth", (job, v) -> job.maxDepth = v.depth());
+    for (JobOption option : JobOptions.ALL) {
+      FIELDS.put(option.field(), option);
+    }
   }
 
   private JobManifest() {}
@@ -72,9 +55,9 @@ public final class JobManifest {
   }
 
   /**
-   * The jobs of a manifest's text: every entry's fields and values are checked, then its sat_config
-   * read and its sources expanded, then all outputs are checked to be distinct; each stage reports
-   * every problem it finds.
+   * The jobs of a manifest's text: every entry's fields and values are checked, then the files its
+   * options name read (sat_config, base_pipeline) and its sources expanded, then all outputs are
+   * checked to be distinct; each stage reports every problem it finds.
    *
    * @param origin the manifest's name, for messages
    * @param baseDir the folder relative paths are resolved against
@@ -86,14 +69,15 @@ public final class JobManifest {
       JobRequest request;
       try {
         request = entry.request();
-      } catch (IOException e) {
-        problems.add("line " + entry.lineOf("sat_config") + ", sat_config: " + e.getMessage());
+      } catch (JobValues.OptionException e) {
+        String field = e.option().field();
+        problems.add("line " + entry.lineOf(field) + ", " + field + ": " + e.getMessage());
         continue;
       }
       try {
         jobs.addAll(JobExpander.jobsOf(request));
       } catch (InvalidJobsException e) {
-        String field = entry.source != null ? "source" : "source_root";
+        String field = entry.values.sources.isEmpty() ? "source_root" : "source";
         for (String problem : e.problems()) {
           problems.add("line " + entry.lineOf(field) + ", " + field + ": " + problem);
         }
@@ -145,8 +129,8 @@ public final class JobManifest {
     for (NodeTuple tuple : fields.getValue()) {
       Node keyNode = tuple.getKeyNode();
       String key = keyNode instanceof ScalarNode s ? s.getValue() : Value.describe(keyNode);
-      FieldReader reader = FIELDS.get(key);
-      if (reader == null) {
+      JobOption option = FIELDS.get(key);
+      if (option == null) {
         problems.add("line " + line(keyNode) + ": unknown field '" + key + "' (expected " + String.join(", ", FIELDS.keySet())
             + ")");
       } else if (!seen.add(key)) {
@@ -154,7 +138,7 @@ public final class JobManifest {
       } else {
         Node valueNode = tuple.getValueNode();
         try {
-          reader.read(entry, new Value(valueNode));
+          option.setter().set(entry.values, new Value(valueNode).of(option.kind()));
           entry.lines.put(key, line(valueNode));
         } catch (IllegalArgumentException e) {
           problems.add("line " + line(valueNode) + ", " + key + ": " + e.getMessage());
@@ -169,6 +153,9 @@ public final class JobManifest {
     if (!seen.contains("output")) {
       problems.add("line " + entry.line + ": job has no output");
     }
+    for (String conflict : entry.values.conflicts(JobOption::field, entry::resolve)) {
+      problems.add("line " + entry.line + ": " + conflict);
+    }
   }
 
   private static void fail(String origin, List<String> problems) throws InvalidJobsException {
@@ -179,32 +166,6 @@ public final class JobManifest {
 
   private static InvalidJobsException invalid(String origin, List<String> problems) {
     return new InvalidJobsException("invalid manifest " + origin + ", nothing converted", problems);
-  }
-
-  private static Dtype dtype(String text) {
-    try {
-      return DtypeChoice.valueOf(text).dtype();
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("unknown dtype '" + text + "' (expected "
-          + Arrays.stream(DtypeChoice.values()).map(Enum::name).collect(Collectors.joining(", ")) + ")");
-    }
-  }
-
-  private static String model(String text) {
-    boolean known = text.equals("auto")
-        || Arrays.stream(ModelFamily.values()).anyMatch(f -> f.cliName().equals(text));
-    if (!known) {
-      throw new IllegalArgumentException("unknown model '" + text + "' (expected auto|" + ModelFamily.cliNames() + ")");
-    }
-    return text;
-  }
-
-  private static List<Component> components(List<String> names) {
-    List<Component> components = new ArrayList<>();
-    for (String name : names) {
-      components.add(Component.fromFolder(name));
-    }
-    return components;
   }
 
   private static int line(Node node) {
@@ -230,29 +191,13 @@ public final class JobManifest {
     return Path.of(baseDir).resolve(path).normalize().toString();
   }
 
-  /** Reads one field's value into a job; throws IllegalArgumentException saying what is wrong with it. */
-  private interface FieldReader {
-    void read(Entry job, Value value);
-  }
-
   /** One job of the manifest as read, with the lines its messages cite. */
   static final class Entry {
     final int line;
     private final String baseDir;
     /** The line of each field read. */
     final Map<String, Integer> lines = new HashMap<>();
-    String source;
-    String sourceRoot;
-    String output;
-    IterationSelection iterations;
-    Double loraAlpha;
-    Dtype dtype;
-    Dtype vaeDtype;
-    String model = "auto";
-    String satConfig;
-    long maxShardBytes;
-    List<Component> components = List.of();
-    int maxDepth = TreeListing.DEFAULT_MAX_DEPTH;
+    final JobValues values = new JobValues();
 
     Entry(int line, String baseDir) {
       this.line = line;
@@ -263,24 +208,30 @@ public final class JobManifest {
       return lines.getOrDefault(field, line);
     }
 
-    /** The request this entry makes; reads its sat_config. */
-    JobRequest request() throws IOException {
-      String satConfigYaml = satConfig == null ? null
-          : StorageFiles.readString(resolve(baseDir, satConfig), MAX_SAT_CONFIG_BYTES);
-      ConversionSettings settings =
-          new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components);
-      return new JobRequest(
-          source == null ? List.of() : List.of(resolve(baseDir, source)),
-          sourceRoot == null ? List.of() : List.of(resolve(baseDir, sourceRoot)),
-          iterations,
-          resolve(baseDir, output),
-          settings,
-          maxDepth);
+    String resolve(String path) {
+      return JobManifest.resolve(baseDir, path);
+    }
+
+    /** The request this entry makes; reads the files its options name (sat_config, base_pipeline). */
+    JobRequest request() throws JobValues.OptionException {
+      return values.request(this::resolve);
     }
   }
 
   /** A field's YAML value, read as the type the field wants. */
   private record Value(Node node) {
+    /** The value as a {@link JobOption.Setter} takes it: one item, or the items of a list. */
+    List<String> of(JobOption.Kind kind) {
+      return switch (kind) {
+        case FLAG -> List.of(String.valueOf(bool()));
+        case NUMBER -> List.of(number());
+        case NAME -> List.of(text());
+        case VALUE -> List.of(scalar());
+        case PATH, PATHS -> List.of(path());
+        case LIST -> items();
+      };
+    }
+
     /** Any scalar but null and booleans, as written. */
     String scalar() {
       if (node instanceof ScalarNode s && !s.getTag().equals(Tag.NULL) && !s.getTag().equals(Tag.BOOL)) {
@@ -305,28 +256,19 @@ public final class JobManifest {
       throw new IllegalArgumentException("expected a name, got " + describe(node));
     }
 
-    /** A folder depth: a whole number from 0 to 1000. */
-    int depth() {
-      double value = number();
-      if (value != Math.rint(value) || value < 0 || value > 1000) {
-        throw new IllegalArgumentException("expected a whole number of folder levels from 0 to 1000, got " + value);
-      }
-      return (int) value;
-    }
-
-    double number() {
+    /** A number as written; the option checks that it is finite. */
+    String number() {
       if (node instanceof ScalarNode s && (s.getTag().equals(Tag.INT) || s.getTag().equals(Tag.FLOAT))) {
-        try {
-          double value = Double.parseDouble(s.getValue().replace("_", ""));
-          if (Double.isFinite(value)) {
-            return value;
-          }
-        } catch (NumberFormatException e) {
-          // YAML spellings Java does not read (.inf, 0x10): reported below
-        }
-        throw new IllegalArgumentException("expected a finite decimal number, got " + s.getValue());
+        return s.getValue();
       }
       throw new IllegalArgumentException("expected a number, got " + describe(node));
+    }
+
+    boolean bool() {
+      if (node instanceof ScalarNode s && s.getTag().equals(Tag.BOOL)) {
+        return Set.of("true", "yes", "on").contains(s.getValue().toLowerCase(Locale.ROOT));
+      }
+      throw new IllegalArgumentException("expected true or false, got " + describe(node));
     }
 
     /** A list ({@code [a, b]} or one item per line) or one comma-separated scalar. */

@@ -1,12 +1,22 @@
 package org.sat2diffusers.pipeline.records;
 
-import java.io.Serializable;
+import static org.sat2diffusers.pipeline.records.AvroFields.string;
+import static org.sat2diffusers.pipeline.records.AvroFields.strings;
+
+import java.util.ArrayList;
 import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.coders.Coder;
 import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 
 /**
- * One checkpoint to convert and where to: what the driver hands the pipeline.
+ * One checkpoint to convert and where to: what the driver hands the pipeline. Everything read from
+ * storage to make it (the SAT config, the run's model_config.json, the base pipeline's
+ * model_index.json) was read once, in the driver, and travels with it.
  *
  * @param id unique within the run (the output folder)
  * @param source the path the user gave, for messages and the report
@@ -14,7 +24,11 @@ import org.sat2diffusers.transforms.convert.ConversionSettings;
  * @param files the checkpoint files (transformer rank files, then a separate VAE file if any)
  * @param outputDir the Diffusers folder to produce
  * @param settings the conversion options
+ * @param runFolder the folder of the checkpoint's run, where SAT saves {@code model_config.json}
+ * @param runModelConfig the text of the run's {@code model_config.json}, or null when it has none
  * @param fingerprints the files' fingerprints when the run started (recorded in the commit marker)
+ * @param baseFingerprints the fingerprints of the base pipeline's files when the run started (empty
+ *     without one)
  */
 public record CheckpointJob(
     String id,
@@ -23,25 +37,110 @@ public record CheckpointJob(
     List<String> files,
     String outputDir,
     ConversionSettings settings,
-    List<FileFingerprint> fingerprints)
-    implements Serializable {
+    String runFolder,
+    String runModelConfig,
+    List<FileFingerprint> fingerprints,
+    List<FileFingerprint> baseFingerprints) {
+  private static final Schema FINGERPRINT =
+      SchemaBuilder.record("FileFingerprint")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("path")
+          .requiredLong("sizeBytes")
+          .requiredLong("lastModifiedMillis")
+          .optionalString("checksum")
+          .endRecord();
+
+  static final Schema SCHEMA =
+      SchemaBuilder.record("CheckpointJob")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("id")
+          .requiredString("source")
+          .requiredString("iteration")
+          .name("files").type().array().items().stringType().noDefault()
+          .requiredString("outputDir")
+          .name("settings").type(ConversionSettingsAvro.SCHEMA).noDefault()
+          .requiredString("runFolder")
+          .optionalString("runModelConfig")
+          .name("fingerprints").type().array().items(FINGERPRINT).noDefault()
+          .name("baseFingerprints").type().array().items(FINGERPRINT).noDefault()
+          .endRecord();
+
   public CheckpointJob {
     files = List.copyOf(files);
     fingerprints = List.copyOf(fingerprints);
+    baseFingerprints = List.copyOf(baseFingerprints);
   }
 
   /** A job whose files have not been fingerprinted yet. */
-  public CheckpointJob(
-      String id, String source, String iteration, List<String> files, String outputDir, ConversionSettings settings) {
-    this(id, source, iteration, files, outputDir, settings, List.of());
+  public CheckpointJob(String id, String source, String iteration, List<String> files, String outputDir,
+      ConversionSettings settings, String runFolder, String runModelConfig) {
+    this(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, List.of(), List.of());
   }
 
-  public CheckpointJob withFingerprints(List<FileFingerprint> newFingerprints) {
-    return new CheckpointJob(id, source, iteration, files, outputDir, settings, newFingerprints);
+  public CheckpointJob withFingerprints(List<FileFingerprint> sources, List<FileFingerprint> base) {
+    return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, sources,
+        base);
   }
 
   /** Where this job's files are staged until they are complete. */
   public String stagingDir() {
     return outputDir + "/.sat2diffusers-staging";
+  }
+
+  public static Coder<CheckpointJob> coder() {
+    return AvroRecordCoder.of(SCHEMA, CheckpointJob::toAvro, CheckpointJob::fromAvro);
+  }
+
+  private static GenericRecord toAvro(CheckpointJob j) {
+    GenericRecord r = new GenericData.Record(SCHEMA);
+    r.put("id", j.id());
+    r.put("source", j.source());
+    r.put("iteration", j.iteration());
+    r.put("files", j.files());
+    r.put("outputDir", j.outputDir());
+    r.put("settings", ConversionSettingsAvro.toAvro(j.settings()));
+    r.put("runFolder", j.runFolder());
+    r.put("runModelConfig", j.runModelConfig());
+    r.put("fingerprints", toAvro(j.fingerprints()));
+    r.put("baseFingerprints", toAvro(j.baseFingerprints()));
+    return r;
+  }
+
+  private static CheckpointJob fromAvro(GenericRecord r) {
+    return new CheckpointJob(
+        string(r, "id"),
+        string(r, "source"),
+        string(r, "iteration"),
+        strings(r, "files"),
+        string(r, "outputDir"),
+        ConversionSettingsAvro.fromAvro((GenericRecord) r.get("settings")),
+        string(r, "runFolder"),
+        string(r, "runModelConfig"),
+        fingerprints(AvroFields.records(r, "fingerprints")),
+        fingerprints(AvroFields.records(r, "baseFingerprints")));
+  }
+
+  private static List<GenericRecord> toAvro(List<FileFingerprint> fingerprints) {
+    List<GenericRecord> out = new ArrayList<>(fingerprints.size());
+    for (FileFingerprint f : fingerprints) {
+      GenericRecord r = new GenericData.Record(FINGERPRINT);
+      r.put("path", f.path());
+      r.put("sizeBytes", f.sizeBytes());
+      r.put("lastModifiedMillis", f.lastModifiedMillis());
+      r.put("checksum", f.checksum());
+      out.add(r);
+    }
+    return out;
+  }
+
+  private static List<FileFingerprint> fingerprints(List<GenericRecord> records) {
+    List<FileFingerprint> out = new ArrayList<>(records.size());
+    for (GenericRecord r : records) {
+      out.add(new FileFingerprint(string(r, "path"), AvroFields.longValue(r, "sizeBytes"),
+          AvroFields.longValue(r, "lastModifiedMillis"), string(r, "checksum")));
+    }
+    return out;
   }
 }

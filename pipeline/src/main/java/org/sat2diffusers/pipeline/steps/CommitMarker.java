@@ -18,8 +18,9 @@ import org.sat2diffusers.transforms.plan.Component;
 
 /**
  * The {@code _SUCCESS} file written last into a converted folder: its presence means the folder is
- * complete, and its content says what it was made from (source fingerprints, converter version,
- * options), so a later run can tell whether it is still up to date.
+ * complete, and its content says what it was made from (source fingerprints, the run's
+ * model_config.json, converter version, options, the base pipeline's files), so a later run can tell
+ * whether it is still up to date.
  */
 public final class CommitMarker {
   public static final String FILE = "_SUCCESS";
@@ -52,21 +53,33 @@ public final class CommitMarker {
     return true;
   }
 
+  /**
+   * Everything the folder's bytes and report depend on: the converter, the source files, the run's
+   * model_config.json, the options (the SAT config and the base pipeline by content).
+   */
   private static Map<String, Object> identity(CheckpointJob job) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("converter_version", Version.current());
-    List<Object> sources = new ArrayList<>();
-    for (FileFingerprint f : job.fingerprints()) {
+    m.put("sources", fingerprints(job.fingerprints()));
+    m.put("run_model_config_sha256", job.runModelConfig() == null ? "" : sha256(job.runModelConfig()));
+    m.put("options", options(job.settings()));
+    if (job.settings().basePipeline() != null) {
+      m.put("base_pipeline_files", fingerprints(job.baseFingerprints()));
+    }
+    return m;
+  }
+
+  private static List<Object> fingerprints(List<FileFingerprint> fingerprints) {
+    List<Object> out = new ArrayList<>();
+    for (FileFingerprint f : fingerprints) {
       Map<String, Object> s = new LinkedHashMap<>();
       s.put("path", f.path());
       s.put("size", f.sizeBytes());
       s.put("last_modified_ms", f.lastModifiedMillis());
       s.put("checksum", f.checksum() == null ? "" : f.checksum());
-      sources.add(s);
+      out.add(s);
     }
-    m.put("sources", sources);
-    m.put("options", options(job.settings()));
-    return m;
+    return out;
   }
 
   private static Map<String, Object> options(ConversionSettings s) {
@@ -79,13 +92,16 @@ public final class CommitMarker {
     m.put("sat_config_sha256", s.satConfigYaml() == null ? "" : sha256(s.satConfigYaml()));
     m.put("components", s.components().stream().map(Component::folder).toList());
     m.put("unknown_keys", s.unknownKeys().name().toLowerCase());
-    if (s.basePipeline() != null) { // only then: markers of runs without one stay current
+    if (s.basePipeline() != null) {
       m.put("base_pipeline", s.basePipeline().dir());
       m.put("base_model_index_sha256", sha256(s.basePipeline().modelIndexJson()));
       m.put("link_base", s.basePipeline().link());
     }
     m.put("lora_mode", s.loraMode().cliName());
     m.put("lora_fold_scale", s.loraFoldScale());
+    m.put("check_finite", s.checkFinite());
+    m.put("fail_on_nonfinite", s.failOnNonfinite());
+    m.put("digest", s.digest().label());
     return m;
   }
 

@@ -20,7 +20,6 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -84,14 +83,14 @@ public class FinalizeCheckpoints
         return;
       }
       String nonFinite = nonFinite(results);
-      if (!nonFinite.isEmpty() && c.getPipelineOptions().as(ConversionOptions.class).getFailOnNonfinite()) {
+      if (!nonFinite.isEmpty() && job.settings().failOnNonfinite()) {
         c.output(Outcomes.orFailFast(c.getPipelineOptions(), KV.of(job.id(), new CheckpointOutcome(job.id(),
             Status.FAILED, Stage.COMMIT, job.source() + ": --fail-on-nonfinite: tensors holding NaN or infinity"
                 + " (nan,inf): " + nonFinite + "; nothing was committed", 0, 0))));
         return;
       }
       try {
-        commit(job, summary, results, c.getPipelineOptions().as(ConversionOptions.class).getCheckFinite());
+        commit(job, summary, results, job.settings().checkFinite());
       } catch (Exception e) {
         c.output(Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.COMMIT, job.outputDir(), e)));
         return;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -93,7 +94,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       try {
         List<SourceFile> files = sources(job, byFile);
         plan = CheckpointPlanner.plan(
-            job.source(), files, job.settings(), RunModelConfigFile.read(job), provenance(job));
+            job.source(), files, job.settings(), Optional.ofNullable(job.runModelConfig()), provenance(job));
         ReplicaCheck.verify(CheckpointPlanner.replicatedTensors(job.source(), files), RandomAccessInputs::open);
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));

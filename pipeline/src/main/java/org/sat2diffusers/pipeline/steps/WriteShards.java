@@ -24,17 +24,19 @@ import org.apache.beam.sdk.util.MimeTypes;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.CountingRandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.ConversionOptions;
+import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.transforms.assemble.SourceOpener;
+import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.convert.ShardFileWriter;
 import org.sat2diffusers.transforms.lora.LoraMergeKernel;
 import org.sat2diffusers.transforms.plan.OutputTensor;
@@ -51,13 +53,20 @@ import org.slf4j.LoggerFactory;
 public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionTuple> {
   public static final TupleTag<KV<String, ShardResult>> WRITTEN = new TupleTag<>() {};
 
+  /** The jobs by id: a shard is written as its job's settings say (digest, NaN/infinity count). */
+  private final PCollectionView<Map<String, CheckpointJob>> jobs;
+
+  public WriteShards(PCollectionView<Map<String, CheckpointJob>> jobs) {
+    this.jobs = jobs;
+  }
+
   @Override
   public PCollectionTuple expand(PCollection<ShardTask> tasks) {
     PCollectionTuple written =
         tasks
             .apply("Spread shards over workers", Reshuffle.viaRandomKey())
             .apply("Range-read sources and write safetensors",
-                ParDo.of(new WriteShardFn()).withOutputTags(WRITTEN, TupleTagList.of(Outcomes.TAG)));
+                ParDo.of(new WriteShardFn(jobs)).withSideInputs(jobs).withOutputTags(WRITTEN, TupleTagList.of(Outcomes.TAG)));
     written.get(WRITTEN).setCoder(KvCoder.of(StringUtf8Coder.of(), ShardResult.coder()));
     written.get(Outcomes.TAG).setCoder(Outcomes.coder());
     return written;
@@ -74,10 +83,16 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
     private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
     private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
     private final Counter tensors = Metrics.counter(RunCounters.NAMESPACE, RunCounters.TENSORS_WRITTEN);
+    private final PCollectionView<Map<String, CheckpointJob>> jobs;
+
+    WriteShardFn(PCollectionView<Map<String, CheckpointJob>> jobs) {
+      this.jobs = jobs;
+    }
 
     @ProcessElement
-    public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options) {
-      Digest digest = options.as(ConversionOptions.class).getDigest();
+    public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options, ProcessContext c) {
+      ConversionSettings settings = c.sideInput(jobs).get(task.checkpointId()).settings();
+      Digest digest = settings.digest();
       ShardFileWriter.Written written = null;
       List<CountingRandomAccessInput> opened = Collections.synchronizedList(new ArrayList<>());
       SourceOpener counting = file -> {
@@ -115,7 +130,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       }
       Map<String, String> nonFinite;
       try {
-        nonFinite = options.as(ConversionOptions.class).getCheckFinite() ? NonFiniteCheck.of(task.path()) : Map.of();
+        nonFinite = settings.checkFinite() ? NonFiniteCheck.of(task.path()) : Map.of();
       } catch (Exception e) {
         out.get(Outcomes.TAG).output(
             Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));

@@ -50,7 +50,8 @@ class DataflowGraphTest {
     assertTrue(!probe.runner.workersAreLocal(), "Dataflow workers are remote: the run log must go to shared storage");
 
     CheckpointJob job = new CheckpointJob("gs://out/sft", "gs://runs/sft", "1000",
-        List.of("gs://runs/sft/1000/mp_rank_00_model_states.pt"), "gs://out/sft", ConversionSettings.defaults());
+        List.of("gs://runs/sft/1000/mp_rank_00_model_states.pt"), "gs://out/sft", ConversionSettings.defaults(),
+        "gs://runs/sft", null);
     Pipeline pipeline = ConversionPipeline.build(options, List.of(job), "gs://ml-platform-tmp/sat2diffusers/run.json");
     List<String> steps = new ArrayList<>();
     pipeline.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {

@@ -58,7 +58,7 @@ class DryRunReadsNoTensorBytesTest {
     SatCheckpoint checkpoint = SatLayout.resolve(TestPaths.sat(conversion.source).toString());
     String output = work.resolve("out").toString();
     CheckpointJob job = new CheckpointJob(output, conversion.source, checkpoint.iteration(), checkpoint.files(), output,
-        settings(conversion));
+        settings(conversion), SatLayout.runFolder(checkpoint), SatLayout.runModelConfig(checkpoint).orElse(null));
     Map<String, RecordingInput> opened = new LinkedHashMap<>();
 
     List<DryRun.Planned> plans = DryRun.plan(List.of(job), file -> {

@@ -70,7 +70,7 @@ class SymlinkedSourceRootTest {
 
     CliRun both = CliRun.run("convert", "--manifest", manifest, "--max-depth", "4").assertNoStackTrace();
     assertEquals(ExitCodes.USAGE, both.exitCode(), both.err());
-    assertTrue(both.err().contains("in a --manifest give max_depth per job"), both.err());
+    assertTrue(both.err().contains("--max-depth is a field of each job in a --manifest (max_depth)"), both.err());
   }
 
   /**

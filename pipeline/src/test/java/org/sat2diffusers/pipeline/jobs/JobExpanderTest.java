@@ -173,4 +173,31 @@ class JobExpanderTest {
     assertTrue(problems.get(4).startsWith("no SAT run below " + empty), problems.get(4));
     assertTrue(e.getMessage().contains("(5 problems)"), e.getMessage());
   }
+
+  @Test
+  void eachJobCarriesItsRunFolderAndThatFoldersModelConfig() throws IOException {
+    List<CheckpointJob> jobs =
+        JobExpander.expand(request(List.of(), List.of(SAT.toString()), IterationSelection.all()));
+
+    assertEquals(
+        List.of(sat("cogvideox-2b-sft"), sat("cogvideox-2b-sft"), sat("cogvideox-5b-i2v-release/transformer"),
+            sat("cogvideox-5b-lora"), sat("cogvideox1.5-5b-i2v-lora")),
+        jobs.stream().map(CheckpointJob::runFolder).toList());
+    for (CheckpointJob job : jobs) {
+      Path config = Path.of(job.runFolder(), "model_config.json");
+      assertEquals(Files.exists(config) ? Files.readString(config) : null, job.runModelConfig(), job.id());
+    }
+    assertTrue(jobs.get(3).runModelConfig().contains("cogvideox-5b"), jobs.get(3).runModelConfig());
+  }
+
+  @Test
+  void aModelConfigTooLargeToBeOneIsRefusedBeforeAnythingIsPlanned(@TempDir Path dir) throws IOException {
+    Path run = TestPaths.copyTree(TestPaths.sat("cogvideox-5b-lora"), dir.resolve("run"));
+    Files.writeString(run.resolve("model_config.json"), "{\"variant\": \"" + "x".repeat(1 << 20) + "\"}");
+
+    InvalidJobsException e = assertThrows(InvalidJobsException.class,
+        () -> JobExpander.expand(request(List.of(run.toString()), List.of(), null)));
+    assertEquals(1, e.problems().size(), e.getMessage());
+    assertTrue(e.problems().get(0).startsWith(run + "/model_config.json cannot be read: "), e.getMessage());
+  }
 }

@@ -14,8 +14,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.testing.TestPaths;
+import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.plan.Component;
 
@@ -54,7 +56,8 @@ class JobManifestTest {
     assertEquals(new ConversionSettings(null, null, null, 5_000_000_000L, "cogvideox-5b", satConfig,
         List.of(Component.TRANSFORMER)), jobs.get(5).settings());
     assertEquals(new ConversionSettings(null, null, Dtype.F32, 0, "auto", null, List.of()), jobs.get(6).settings());
-    assertEquals(new ConversionSettings(1.0, null, null, 0, "auto", null, List.of()), jobs.get(8).settings());
+    assertEquals(new ConversionSettings(1.0, null, null, 0, "auto", null, List.of())
+        .withLoraExport(LoraMode.BOTH, false).withOutputChecks(true, false, Digest.CRC32C), jobs.get(8).settings());
   }
 
   @Test

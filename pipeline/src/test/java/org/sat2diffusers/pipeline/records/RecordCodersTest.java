@@ -2,17 +2,24 @@ package org.sat2diffusers.pipeline.records;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.util.CoderUtils;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.transforms.adapter.LoraMode;
+import org.sat2diffusers.transforms.config.BasePipeline;
+import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.plan.Component;
 import org.sat2diffusers.transforms.plan.LoraDelta;
 import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.plan.UnknownKeys;
 
 class RecordCodersTest {
   private static <T> T roundTrip(Coder<T> coder, T value) throws Exception {
@@ -51,9 +58,39 @@ class RecordCodersTest {
   }
 
   @Test
+  void shardTaskMetadataHasOneOrderWhateverTheMapGiven() throws Exception {
+    Map<String, String> given = new LinkedHashMap<>();
+    given.put("sat2diffusers", "{}");
+    given.put("lora_adapter_metadata", "{}");
+    given.put("a", "1");
+    ShardTask task = new ShardTask("ckpt-1", "/out/x.safetensors", given, List.of());
+    List<String> sorted = List.of("a", "lora_adapter_metadata", "sat2diffusers");
+    assertEquals(sorted, List.copyOf(task.metadata().keySet()));
+    assertEquals(sorted, List.copyOf(roundTrip(ShardTask.coder(), task).metadata().keySet()));
+  }
+
+  @Test
   void shardResultKeepsChecksums() throws Exception {
     ShardResult result = new ShardResult("ckpt-1", "/out/x.safetensors", 4242, "crc32c", "ab12",
         Map.of("a", "cd34", "b", "ef56"), Map.of("b", "1,0"), "Java11BLAS (Java: asked for)");
     assertEquals(result, roundTrip(ShardResult.coder(), result));
+  }
+
+  @Test
+  void checkpointJobKeepsItsSettingsAndWhatTheDriverRead() throws Exception {
+    ConversionSettings settings = new ConversionSettings(4.0, Dtype.BF16, Dtype.F16, 5_000_000_000L, "cogvideox-5b",
+        "model: {}\n", List.of(Component.TRANSFORMER, Component.VAE), UnknownKeys.KEEP,
+        new BasePipeline("s3://b/base", true, "{\"tokenizer\": [\"transformers\", \"T5Tokenizer\"]}",
+            List.of("tokenizer")), LoraMode.BOTH, true, true, true, Digest.SHA256);
+    CheckpointJob job = new CheckpointJob("/out/run/200", "/runs/run", "200",
+        List.of("/runs/run/200/mp_rank_00_model_states.pt", "/runs/run/200/mp_rank_01_model_states.pt"),
+        "/out/run/200", settings, "/runs/run", "{\"variant\": \"cogvideox-5b\"}")
+        .withFingerprints(List.of(new FileFingerprint("/runs/run/200/mp_rank_00_model_states.pt", 10, 20, null),
+                new FileFingerprint("/runs/run/200/mp_rank_01_model_states.pt", 11, 21, "etag")),
+            List.of(new FileFingerprint("s3://b/base/model_index.json", 1, 2, "e")));
+    assertEquals(job, roundTrip(CheckpointJob.coder(), job));
+
+    CheckpointJob plain = new CheckpointJob("o", "s", "1", List.of("f.pt"), "o", ConversionSettings.defaults(), "r", null);
+    assertEquals(plain, roundTrip(CheckpointJob.coder(), plain));
   }
 }

@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.convert;
 import java.io.Serializable;
 import java.util.List;
 import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.plan.Component;
@@ -24,6 +25,9 @@ import org.sat2diffusers.transforms.plan.UnknownKeys;
  *     not write, or null
  * @param loraMode merge SAT lora2 weights, export them as a Diffusers adapter file, or both
  * @param loraFoldScale with an adapter file: fold alpha / r into B (the file's lora_alpha is then r)
+ * @param checkFinite count NaN and infinite values of every written tensor into the report
+ * @param failOnNonfinite commit nothing when a written tensor holds NaN or infinity (implies checkFinite)
+ * @param digest the checksum the report keeps of each written header and tensor (default CRC-32C)
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -36,20 +40,28 @@ public record ConversionSettings(
     UnknownKeys unknownKeys,
     BasePipeline basePipeline,
     LoraMode loraMode,
-    boolean loraFoldScale)
+    boolean loraFoldScale,
+    boolean checkFinite,
+    boolean failOnNonfinite,
+    Digest digest)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
     unknownKeys = unknownKeys == null ? UnknownKeys.FAIL : unknownKeys;
     loraMode = loraMode == null ? LoraMode.MERGE : loraMode;
+    checkFinite = checkFinite || failOnNonfinite;
+    digest = digest == null ? Digest.CRC32C : digest;
   }
 
-  /** Settings with the defaults of the later options: unknown keys fail, no base pipeline, LoRA merged. */
+  /**
+   * Settings with the defaults of the later options: unknown keys fail, no base pipeline, LoRA merged,
+   * no NaN/infinity count, CRC-32C digests.
+   */
   public ConversionSettings(
       Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
       List<Component> components) {
     this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, null,
-        LoraMode.MERGE, false);
+        LoraMode.MERGE, false, false, false, Digest.CRC32C);
   }
 
   public static ConversionSettings defaults() {
@@ -58,18 +70,24 @@ public record ConversionSettings(
 
   public ConversionSettings withUnknownKeys(UnknownKeys policy) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, policy,
-        basePipeline, loraMode, loraFoldScale);
+        basePipeline, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
   }
 
   public ConversionSettings withBasePipeline(BasePipeline base) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-        unknownKeys, base, loraMode, loraFoldScale);
+        unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
   }
 
   /** These settings with another LoRA mode and fold choice. */
   public ConversionSettings withLoraExport(LoraMode mode, boolean foldScale) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-        unknownKeys, basePipeline, mode, foldScale);
+        unknownKeys, basePipeline, mode, foldScale, checkFinite, failOnNonfinite, digest);
+  }
+
+  /** These settings with other checks of the written tensors and another digest. */
+  public ConversionSettings withOutputChecks(boolean checkNonFinite, boolean failOnNonFinite, Digest newDigest) {
+    return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
+        unknownKeys, basePipeline, loraMode, loraFoldScale, checkNonFinite, failOnNonFinite, newDigest);
   }
 
   /** Whether this job writes the component (all are written when none was named). */

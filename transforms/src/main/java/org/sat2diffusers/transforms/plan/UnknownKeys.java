@@ -10,15 +10,5 @@ public enum UnknownKeys {
   /** Leave them out; the report lists each with the reason. */
   DROP,
   /** Write them into the component whose prefix they carry; a key under no component prefix still fails. */
-  KEEP;
-
-  /** From the command line's {@code fail|drop|keep}. */
-  public static UnknownKeys fromCli(String name) {
-    for (UnknownKeys u : values()) {
-      if (u.name().equalsIgnoreCase(name.trim())) {
-        return u;
-      }
-    }
-    throw new IllegalArgumentException("--unknown-keys must be fail, drop or keep, got '" + name + "'");
-  }
+  KEEP
 }
