@@ -47,6 +47,9 @@ public final class PickleReader {
       "eval", "exec", "execfile", "compile", "open", "file", "input", "getattr", "setattr", "delattr",
       "__import__", "globals", "locals", "vars", "breakpoint", "apply", "reload", "memoryview");
 
+  /** builtins.getattr, the global only {@link #enumMember} may call. */
+  private static final PickleGlobal GETATTR = new PickleGlobal("builtins", "getattr");
+
   private final byte[] data;
   private final String source;
   private final PickleResolver resolver;
@@ -189,6 +192,9 @@ public final class PickleReader {
   private PickleGlobal global(String module, String name) throws PickleException {
     String root = module.contains(".") ? module.substring(0, module.indexOf('.')) : module;
     boolean builtin = root.equals("builtins") || root.equals("__builtin__");
+    if (builtin && name.equals("getattr")) {
+      return GETATTR; // only an enum member lookup is accepted: see call()
+    }
     if (CODE_RUNNING_MODULES.contains(root) || (builtin && CODE_RUNNING_BUILTINS.contains(name))) {
       throw error(
           "refers to " + module + "." + name + ", which can run code: refusing this pickle (nothing was"
@@ -206,6 +212,9 @@ public final class PickleReader {
     if (!(callable instanceof PickleGlobal global)) {
       return new InertObject(callable, arguments);
     }
+    if (global == GETATTR) {
+      return enumMember(arguments);
+    }
     switch (global.qualifiedName()) {
       case "collections.OrderedDict", "builtins.dict", "__builtin__.dict":
         return arguments.isEmpty() ? new LinkedHashMap<>() : dict(pairs(global, arguments.get(0)));
@@ -220,6 +229,22 @@ public final class PickleReader {
         break;
     }
     return resolved(() -> resolver.call(global, arguments));
+  }
+
+  /**
+   * Python 3.11.0-3.11.4 pickle an enum member as {@code getattr(EnumClass, 'member')} (DeepSpeed's
+   * {@code ZeroStageEnum} in its checkpoints). That one form is kept as the member's name, e.g.
+   * {@code deepspeed.runtime.zero.config.ZeroStageEnum.gradients}; getattr on anything else, or of a
+   * private name, can reach code and refuses the pickle.
+   */
+  private PickleGlobal enumMember(List<Object> arguments) throws PickleException {
+    if (arguments.size() == 2 && arguments.get(0) instanceof PickleGlobal owner
+        && arguments.get(1) instanceof String member && member.matches("[A-Za-z][A-Za-z0-9_]*")) {
+      return new PickleGlobal(owner.module(), owner.name() + "." + member);
+    }
+    throw error("calls builtins.getattr on " + (arguments.isEmpty() ? "nothing" : describe(arguments.get(0)))
+        + ", which can run code: only getattr(<class>, '<public name>') (an enum member) is accepted;"
+        + " refusing this pickle (nothing was executed)");
   }
 
   private interface Resolution {
