@@ -29,9 +29,14 @@ final class TorchFiles {
       } catch (IOException e) {
         throw new ZeroCheckpointException(
             Problem.UNREADABLE_FILE, file, role + " is not a readable torch checkpoint (cut short or damaged?): "
-                + e.getMessage());
+                + withoutPath(file, e.getMessage()));
       }
       return parser.parse(pickle, in);
     }
+  }
+
+  /** The readers' messages start with the path, which the exception states already. */
+  private static String withoutPath(String file, String message) {
+    return message != null && message.startsWith(file + ": ") ? message.substring(file.length() + 2) : message;
   }
 }

@@ -264,6 +264,9 @@ public final class PickleReader {
     Object target = peek();
     if (target instanceof InertObject inert) {
       inert.build(state);
+    } else if (target instanceof Map<?, ?> && state instanceof Map<?, ?>) {
+      // an OrderedDict's instance attributes (a module state dict's _metadata, as torch's
+      // weights_only unpickler allows): not items of the dict, so not kept
     } else if (state != null && !(state instanceof Map<?, ?> m && m.isEmpty())) {
       throw error("BUILD with state on a " + describe(target) + " is not supported");
     }
