@@ -79,6 +79,9 @@ record OptimizerPartition(
       for (Object p : list(file, "group_paddings", require(file, osd, "group_paddings", "optimizer_state_dict"))) {
         paddings.add(longValue(file, "group_paddings", p));
       }
+      if (paddings.size() != groups.size()) {
+        throw PickledData.malformed(file, "group_paddings has " + paddings.size() + " entries for " + groups.size() + " groups");
+      }
     }
     Object base = osd.get(stage <= 2 ? "base_optimizer_state" : "optimizer_state_dict");
     Object version = root.get("ds_version");

@@ -220,7 +220,9 @@ public final class ZeroCheckpoint {
       long partitionSize = -1;
       for (OptimizerPartition partition : partitions) {
         TensorRecord group = partition.groups().get(g);
-        // stage_1_and_2.py lines 381-390: every rank's partition has one size, padding included
+        // stage_1_and_2.py lines 381-390: every rank's partition has one size, padding included.
+        // Since 0.16.4 (commit 4fea41f40) each rank records the padding in its own partition; before,
+        // only the last rank did, which gives the same partitions whenever the padding fit in it
         long size = group.numel() + partition.groupPaddings().get(g);
         if (partitionSize >= 0 && size != partitionSize) {
           throw new ZeroCheckpointException(Problem.WORLD_SIZE_MISMATCH, partition.file(),
