@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -15,8 +16,14 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.sat2diffusers.io.deepspeed.ZeroCheckpointException.Problem;
+import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.Fixtures;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.torch.TensorRanges;
 import org.sat2diffusers.io.torch.TensorRecipe;
+import org.sat2diffusers.io.torch.TorchCheckpointReader;
+import org.sat2diffusers.io.torch.TorchPickle;
 
 class ZeroCheckpointTest {
   private static final Path TRAINING = Fixtures.testdata().resolve("training");
@@ -96,5 +103,38 @@ class ZeroCheckpointTest {
     ZeroCheckpoint checkpoint = ZeroCheckpoint.open(TRAINING.resolve(folder).toString());
     assertTrue(checkpoint.folder().endsWith("global_step3"));
     assertTrue(Files.isDirectory(Path.of(checkpoint.folder())));
+  }
+
+  @Test
+  void adamMomentsAndTheEmaShadowAreNeverRead() throws Exception {
+    // SAT's FusedEmaAdam keeps exp_avg, exp_avg_sq and shadow per partition: all fp32, all the partition's size
+    ZeroCheckpoint checkpoint = ZeroCheckpoint.open(TRAINING.resolve("deepspeed/z2-dp4-fp16-full-ema").toString());
+    List<ByteRange> optimizerState = new ArrayList<>();
+    for (String file : checkpoint.files()) {
+      if (!file.endsWith("_optim_states.pt")) {
+        continue;
+      }
+      try (RandomAccessInput in = RandomAccessInputs.open(file)) {
+        TorchPickle pickle = new TorchCheckpointReader().read(in);
+        Map<?, ?> osd = (Map<?, ?>) ((Map<?, ?>) pickle.root()).get("optimizer_state_dict");
+        Map<?, ?> state = (Map<?, ?>) ((Map<?, ?>) osd.get("base_optimizer_state")).get("state");
+        for (Object paramState : state.values()) {
+          for (String key : List.of("exp_avg", "exp_avg_sq", "shadow")) {
+            Object tensor = ((Map<?, ?>) paramState).get(key);
+            assertTrue(TorchPickle.isTensor(tensor), key);
+            optimizerState.addAll(TensorRanges.ranges(file, pickle.tensor(key, tensor)));
+          }
+        }
+      }
+    }
+    assertEquals(3 * 4 * 2, optimizerState.size()); // 3 tensors x 4 ranks x 2 groups
+    for (TensorRecipe recipe : checkpoint.fp32Master()) {
+      for (ByteRange range : recipe.ranges()) {
+        for (ByteRange moment : optimizerState) {
+          boolean overlaps = range.file().equals(moment.file()) && range.offset() < moment.end() && moment.offset() < range.end();
+          assertTrue(!overlaps, recipe.key() + " reads " + range + ", optimizer state at " + moment);
+        }
+      }
+    }
   }
 }
