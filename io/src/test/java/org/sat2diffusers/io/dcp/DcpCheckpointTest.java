@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.sat2diffusers.io.dcp.DcpException.Problem;
-import org.sat2diffusers.io.deepspeed.RecipeDigests;
+import org.sat2diffusers.io.torch.RecipeDigests;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.Fixtures;
 import org.sat2diffusers.io.torch.TensorRecipe;

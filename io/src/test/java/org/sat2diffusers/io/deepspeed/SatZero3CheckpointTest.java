@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.io.deepspeed.ZeroCheckpointException.Problem;
 import org.sat2diffusers.io.storage.Fixtures;
+import org.sat2diffusers.io.torch.RecipeDigests;
 
 class SatZero3CheckpointTest {
   private static final Path TRAINING = Fixtures.testdata().resolve("training");

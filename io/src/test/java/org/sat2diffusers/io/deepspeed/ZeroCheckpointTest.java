@@ -20,6 +20,7 @@ import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.Fixtures;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.torch.RecipeDigests;
 import org.sat2diffusers.io.torch.TensorRanges;
 import org.sat2diffusers.io.torch.TensorRecipe;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;

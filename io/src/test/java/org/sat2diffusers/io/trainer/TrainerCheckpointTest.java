@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sat2diffusers.io.deepspeed.RecipeDigests;
+import org.sat2diffusers.io.torch.RecipeDigests;
 import org.sat2diffusers.io.storage.Fixtures;
 import org.sat2diffusers.io.trainer.TrainerCheckpoint.Layout;
 import org.sat2diffusers.io.trainer.TrainerCheckpoint.Weights;

@@ -1,4 +1,4 @@
-package org.sat2diffusers.io.deepspeed;
+package org.sat2diffusers.io.torch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +23,6 @@ import org.sat2diffusers.io.storage.CountingRandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.RangeCopier;
-import org.sat2diffusers.io.torch.TensorRecipe;
 
 /**
  * Reads recipes' bytes through a bounded buffer and compares them with a testdata/training
