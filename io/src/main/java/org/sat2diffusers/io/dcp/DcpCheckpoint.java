@@ -78,13 +78,22 @@ public final class DcpCheckpoint {
       bytes = new byte[(int) in.size()];
       in.readFully(0, bytes, 0, bytes.length);
     }
+    return new DcpCheckpoint(dir, parseMetadata(bytes, metadataFile, dir, PickleLimits.DEFAULT));
+  }
+
+  /**
+   * The tensors a {@code .metadata} pickle describes, their chunks' files resolved in {@code
+   * folder}; every refusal is a {@link DcpException} naming {@code metadataFile}.
+   */
+  public static List<DcpTensor> parseMetadata(byte[] bytes, String metadataFile, String folder, PickleLimits limits)
+      throws DcpException {
     Object root;
     try {
-      root = PickleReader.read(bytes, metadataFile, new DcpMetadataResolver(), PickleLimits.DEFAULT);
+      root = PickleReader.read(bytes, metadataFile, new DcpMetadataResolver(), limits);
     } catch (IOException e) {
       throw new DcpException(Problem.MALFORMED_METADATA, metadataFile, e.getMessage());
     }
-    return new DcpCheckpoint(dir, new MetadataParser(metadataFile, dir).tensors(root));
+    return new MetadataParser(metadataFile, folder).tensors(root);
   }
 
   public String folder() {

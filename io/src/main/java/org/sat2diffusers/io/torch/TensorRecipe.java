@@ -9,7 +9,7 @@ import org.sat2diffusers.io.storage.ByteRange;
  * A tensor assembled from pieces, described without its bytes: the byte ranges, possibly in
  * several files, whose concatenation in order is the tensor's elements in row-major order. A
  * tensor of one checkpoint is one or a few ranges ({@link #of}); a ZeRO fp32 master spanning two
- * partitions is two; a tensor saved in chunks is one range per chunk (or per chunk row).
+ * partitions is two; a tensor saved in dim-0 chunks is one range per chunk.
  *
  * @param key the name the tensor goes by in its source (state-dict key)
  * @param dtype element type
