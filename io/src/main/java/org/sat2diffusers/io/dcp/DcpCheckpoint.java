@@ -216,7 +216,7 @@ public final class DcpCheckpoint {
             throw malformed("tensor '" + key + "' " + shape + " has a chunk at " + offsets + " of size " + sizes);
           }
           Object[] where = storage.getOrDefault(key, List.of()).stream()
-              .filter(s -> s[0].equals(offsets)).findFirst()
+              .filter(s -> offsets.equals(s[0])).findFirst()
               .orElseThrow(() -> malformed("no storage_data entry for the chunk of '" + key + "' at " + offsets));
           chunks.add(new Chunk(offsets, sizes, (String) where[1], (Long) where[2], (Long) where[3]));
         }
@@ -239,6 +239,7 @@ public final class DcpCheckpoint {
         if (relative.isEmpty() || relative.contains("/") || relative.contains("\\") || relative.startsWith(".")) {
           throw malformed("'" + fqn + "' is stored in '" + relative + "', not a file of this folder");
         }
+        // a pickled non-tensor value (BytesStorageMetadata) has no chunk offset
         List<Long> chunkOffset = index.get("offset") == null ? null : longs(index.get("offset"), fqn + " index offset");
         byKey.computeIfAbsent(fqn, k -> new ArrayList<>())
             .add(new Object[] {chunkOffset, folder + "/" + relative, offset, length});
