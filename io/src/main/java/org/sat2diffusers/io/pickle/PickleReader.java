@@ -46,6 +46,27 @@ public final class PickleReader {
   private static final Set<String> CODE_RUNNING_BUILTINS = Set.of(
       "eval", "exec", "execfile", "compile", "open", "file", "input", "getattr", "setattr", "delattr",
       "__import__", "globals", "locals", "vars", "breakpoint", "apply", "reload", "memoryview");
+  /**
+   * Modules (and everything below them) that load, compile or unpickle what they are given, inside
+   * packages whose other globals are harmless; torch.serialization covers torch.load.
+   */
+  private static final Set<String> CODE_RUNNING_SUBMODULES = Set.of(
+      "torch.serialization", "torch.jit", "torch.hub", "torch.package", "torch.utils.cpp_extension",
+      "numpy.lib.npyio", "dill", "cloudpickle", "joblib", "types");
+  /**
+   * Single globals that unpickle their argument with no restriction. torch.storage._load_from_bytes
+   * is what a storage pickled outside torch.save calls: torch.load(BytesIO(arg)), a second pickle
+   * that CPython would load with every global allowed.
+   */
+  private static final Set<String> CODE_RUNNING_GLOBALS = Set.of(
+      "torch.storage._load_from_bytes", "torch.load", "numpy.load", "numpy.loads",
+      "numpy.core.multiarray.loads", "pandas.read_pickle", "pandas.io.pickle.read_pickle");
+
+  /**
+   * Globals of those submodules that only look a name up: torch.serialization._get_layout('torch.strided')
+   * is how torch pickles a tensor layout (a torch.distributed.checkpoint .metadata holds it).
+   */
+  private static final Set<String> HARMLESS_GLOBALS = Set.of("torch.serialization._get_layout");
 
   /** builtins.getattr, the global only {@link #enumMember} may call. */
   private static final PickleGlobal GETATTR = new PickleGlobal("builtins", "getattr");
@@ -195,12 +216,25 @@ public final class PickleReader {
     if (builtin && name.equals("getattr")) {
       return GETATTR; // only an enum member lookup is accepted: see call()
     }
-    if (CODE_RUNNING_MODULES.contains(root) || (builtin && CODE_RUNNING_BUILTINS.contains(name))) {
+    if (CODE_RUNNING_MODULES.contains(root) || (builtin && CODE_RUNNING_BUILTINS.contains(name))
+        || CODE_RUNNING_GLOBALS.contains(module + "." + name)
+        || (inCodeRunningSubmodule(module) && !HARMLESS_GLOBALS.contains(module + "." + name))) {
       throw error(
           "refers to " + module + "." + name + ", which can run code: refusing this pickle (nothing was"
               + " executed)");
     }
     return new PickleGlobal(module, name);
+  }
+
+  private static boolean inCodeRunningSubmodule(String module) {
+    for (String m = module; ; m = m.substring(0, m.lastIndexOf('.'))) {
+      if (CODE_RUNNING_SUBMODULES.contains(m)) {
+        return true;
+      }
+      if (!m.contains(".")) {
+        return false;
+      }
+    }
   }
 
   private Object call(Object callable, Object args) throws PickleException {

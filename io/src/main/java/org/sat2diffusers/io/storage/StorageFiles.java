@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -57,7 +58,10 @@ public final class StorageFiles {
     return List.of(glob);
   }
 
-  /** Size, modification time and store checksum of one file; a missing file is an error naming it. */
+  /**
+   * Size, modification time and store checksum (S3: the ETag; local and HDFS: none) of one file; a
+   * missing file is an error naming it. Checkpoints: see {@code CheckpointFingerprints}.
+   */
   public static FileFingerprint fingerprint(String file) throws IOException {
     try {
       MatchResult.Metadata m = FileSystems.matchSingleFileSpec(file);
@@ -90,6 +94,15 @@ public final class StorageFiles {
       out.write(text.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw PathErrors.naming(file, "cannot write", e);
+    }
+  }
+
+  /** Creates (or replaces) a binary file for writing from its start; errors name the path. */
+  public static WritableByteChannel create(String file) throws IOException {
+    try {
+      return FileSystems.create(resource(file), MimeTypes.BINARY);
+    } catch (IOException e) {
+      throw PathErrors.naming(file, "cannot create", e);
     }
   }
 
