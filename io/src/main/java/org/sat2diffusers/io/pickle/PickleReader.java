@@ -62,6 +62,15 @@ public final class PickleReader {
       "torch.storage._load_from_bytes", "torch.load", "numpy.load", "numpy.loads",
       "numpy.core.multiarray.loads", "pandas.read_pickle", "pandas.io.pickle.read_pickle");
 
+  /**
+   * Globals of those submodules that only look a name up: torch.serialization._get_layout('torch.strided')
+   * is how torch pickles a tensor layout (a torch.distributed.checkpoint .metadata holds it).
+   */
+  private static final Set<String> HARMLESS_GLOBALS = Set.of("torch.serialization._get_layout");
+
+  /** builtins.getattr, the global only {@link #enumMember} may call. */
+  private static final PickleGlobal GETATTR = new PickleGlobal("builtins", "getattr");
+
   private final byte[] data;
   private final String source;
   private final PickleResolver resolver;
@@ -204,8 +213,12 @@ public final class PickleReader {
   private PickleGlobal global(String module, String name) throws PickleException {
     String root = module.contains(".") ? module.substring(0, module.indexOf('.')) : module;
     boolean builtin = root.equals("builtins") || root.equals("__builtin__");
+    if (builtin && name.equals("getattr")) {
+      return GETATTR; // only an enum member lookup is accepted: see call()
+    }
     if (CODE_RUNNING_MODULES.contains(root) || (builtin && CODE_RUNNING_BUILTINS.contains(name))
-        || CODE_RUNNING_GLOBALS.contains(module + "." + name) || inCodeRunningSubmodule(module)) {
+        || CODE_RUNNING_GLOBALS.contains(module + "." + name)
+        || (inCodeRunningSubmodule(module) && !HARMLESS_GLOBALS.contains(module + "." + name))) {
       throw error(
           "refers to " + module + "." + name + ", which can run code: refusing this pickle (nothing was"
               + " executed)");
@@ -233,6 +246,9 @@ public final class PickleReader {
     if (!(callable instanceof PickleGlobal global)) {
       return new InertObject(callable, arguments);
     }
+    if (global == GETATTR) {
+      return enumMember(arguments);
+    }
     switch (global.qualifiedName()) {
       case "collections.OrderedDict", "builtins.dict", "__builtin__.dict":
         return arguments.isEmpty() ? new LinkedHashMap<>() : dict(pairs(global, arguments.get(0)));
@@ -247,6 +263,22 @@ public final class PickleReader {
         break;
     }
     return resolved(() -> resolver.call(global, arguments));
+  }
+
+  /**
+   * Python 3.11.0-3.11.4 pickle an enum member as {@code getattr(EnumClass, 'member')} (DeepSpeed's
+   * {@code ZeroStageEnum} in its checkpoints). That one form is kept as the member's name, e.g.
+   * {@code deepspeed.runtime.zero.config.ZeroStageEnum.gradients}; getattr on anything else, or of a
+   * private name, can reach code and refuses the pickle.
+   */
+  private PickleGlobal enumMember(List<Object> arguments) throws PickleException {
+    if (arguments.size() == 2 && arguments.get(0) instanceof PickleGlobal owner
+        && arguments.get(1) instanceof String member && member.matches("[A-Za-z][A-Za-z0-9_]*")) {
+      return new PickleGlobal(owner.module(), owner.name() + "." + member);
+    }
+    throw error("calls builtins.getattr on " + (arguments.isEmpty() ? "nothing" : describe(arguments.get(0)))
+        + ", which can run code: only getattr(<class>, '<public name>') (an enum member) is accepted;"
+        + " refusing this pickle (nothing was executed)");
   }
 
   private interface Resolution {
@@ -266,6 +298,9 @@ public final class PickleReader {
     Object target = peek();
     if (target instanceof InertObject inert) {
       inert.build(state);
+    } else if (target instanceof Map<?, ?> && state instanceof Map<?, ?>) {
+      // an OrderedDict's instance attributes (a module state dict's _metadata, as torch's
+      // weights_only unpickler allows): not items of the dict, so not kept
     } else if (state != null && !(state instanceof Map<?, ?> m && m.isEmpty())) {
       throw error("BUILD with state on a " + describe(target) + " is not supported");
     }

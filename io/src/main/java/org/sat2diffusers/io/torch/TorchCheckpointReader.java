@@ -45,6 +45,18 @@ public final class TorchCheckpointReader {
     this.maxPickleBytes = maxPickleBytes;
   }
 
+  /**
+   * The file's whole pickled object, for formats whose tensors sit anywhere in it (DeepSpeed
+   * optimizer partitions, DCP chunks); {@link #index} is the state-dict view of the same.
+   */
+  public TorchPickle read(RandomAccessInput in) throws IOException {
+    ZipArchive zip = ZipArchive.read(in);
+    String top = zip.topFolder() + "/";
+    checkByteOrder(zip, top);
+    byte[] pickle = zip.readEntry(zip.require(top + "data.pkl"), maxPickleBytes);
+    return new TorchPickle(zip, top, PickleReader.read(pickle, in.path() + " (data.pkl)", new TorchPickleResolver(), limits));
+  }
+
   public CheckpointIndex index(RandomAccessInput in) throws IOException {
     String path = in.path();
     ZipArchive zip = ZipArchive.read(in);
@@ -177,7 +189,7 @@ public final class TorchCheckpointReader {
     return records;
   }
 
-  private static ByteRange storageRange(ZipArchive zip, String top, String firstKey, StorageRef storage)
+  static ByteRange storageRange(ZipArchive zip, String top, String firstKey, StorageRef storage)
       throws IOException {
     String name = top + "data/" + storage.key();
     ZipEntryInfo entry = zip.entry(name).orElseThrow(() -> new CheckpointFormatException(
@@ -194,7 +206,7 @@ public final class TorchCheckpointReader {
   }
 
   /** The last element a view reaches, storage_offset + sum((size - 1) * stride), must lie in the storage. */
-  private static void checkFits(String path, String key, StoredTensor tensor) throws CheckpointFormatException {
+  static void checkFits(String path, String key, StoredTensor tensor) throws CheckpointFormatException {
     StorageRef storage = tensor.storage();
     try {
       long last = tensor.storageOffset();

@@ -2,6 +2,7 @@ package org.sat2diffusers.io.torch;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.dtype.Dtype;
@@ -74,12 +75,34 @@ final class TorchPickleResolver implements PickleResolver {
         if (args.size() != 4 || !(args.get(0) instanceof PickleGlobal func) || !(args.get(2) instanceof List<?> inner)) {
           throw new PickleException(callable + " expects (func, type, args, state), got " + args.size() + " arguments");
         }
-        return call(func, new ArrayList<>(inner));
+        Object rebuilt = call(func, new ArrayList<>(inner));
+        Map<String, Object> attributes = attributes(args.get(3));
+        if (rebuilt instanceof StoredTensor tensor && !attributes.isEmpty()) {
+          return new StoredTensor(tensor.storage(), tensor.storageOffset(), tensor.shape(), tensor.stride(), attributes);
+        }
+        return rebuilt;
       case "torch.Size":
         return args.isEmpty() ? List.of() : longs(callable, "its argument", args.get(0));
       default:
         return PickleResolver.super.call(callable, args);
     }
+  }
+
+  /**
+   * The state {@code Tensor._reduce_ex_internal} pickles for a subclass: the instance {@code
+   * __dict__}, or {@code (__dict__, slots)}; string-keyed entries are kept as plain data.
+   */
+  private static Map<String, Object> attributes(Object state) {
+    Object dict = state instanceof List<?> pair && !pair.isEmpty() ? pair.get(0) : state;
+    Map<String, Object> attributes = new LinkedHashMap<>();
+    if (dict instanceof Map<?, ?> map) {
+      for (Map.Entry<?, ?> entry : map.entrySet()) {
+        if (entry.getKey() instanceof String name) {
+          attributes.put(name, entry.getValue());
+        }
+      }
+    }
+    return attributes;
   }
 
   /** {@code (storage, storage_offset, size, stride, ...)}; the rest (requires_grad, hooks, metadata) does not matter here. */

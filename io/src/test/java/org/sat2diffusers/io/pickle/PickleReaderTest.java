@@ -203,4 +203,29 @@ class PickleReaderTest {
     assertTrue(assertThrows(PickleException.class, () -> pickle().op('N').read())
         .getMessage().contains("length 1 exceeds the 0 bytes that remain"));
   }
+
+  @Test
+  void anEnumMemberPickledThroughGetattrIsKeptAsItsName() throws PickleException {
+    // Python 3.11.2's pickle of ZeroStageEnum.gradients: getattr(ZeroStageEnum, 'gradients')
+    Object member = pickle().global("__builtin__", "getattr")
+        .global("deepspeed.runtime.zero.config", "ZeroStageEnum").unicode("gradients").op(0x86, 'R', '.').read();
+    assertEquals(new PickleGlobal("deepspeed.runtime.zero.config", "ZeroStageEnum.gradients"), member);
+  }
+
+  @Test
+  void getattrOfAPrivateNameOrANonClassIsRefused() {
+    PickleException dunder = assertThrows(PickleException.class, () -> pickle().global("__builtin__", "getattr")
+        .global("collections", "OrderedDict").unicode("__init__").op(0x86, 'R', '.').read());
+    assertTrue(dunder.getMessage().contains("builtins.getattr"), dunder.getMessage());
+    assertThrows(PickleException.class, () -> pickle().global("__builtin__", "getattr")
+        .unicode("text").unicode("upper").op(0x86, 'R', '.').read());
+  }
+
+  @Test
+  void anOrderedDictsAttributesAreNotItsItems() throws PickleException {
+    // OrderedDict() with items, then BUILD {'_metadata': {}} as torch.save writes a module state dict
+    Object dict = pickle().global("collections", "OrderedDict").op(')', 'R', '(').unicode("w").op('K', 1, 'u')
+        .op('}', '(').unicode("_metadata").op('}', 'u', 'b', '.').read();
+    assertEquals(Map.of("w", 1L), dict);
+  }
 }

@@ -3,6 +3,8 @@ package org.sat2diffusers.io.torch;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.IOException;
 import java.io.EOFException;
+import org.sat2diffusers.io.dcp.DcpCheckpoint;
+import org.sat2diffusers.io.dcp.DcpException;
 import org.sat2diffusers.io.pickle.PickleException;
 import org.sat2diffusers.io.pickle.PickleLimits;
 import org.sat2diffusers.io.pickle.PickleReader;
@@ -63,6 +65,16 @@ class ReadersFuzzTest {
       }
     } catch (SafetensorsException | EOFException e) {
       // refused
+    }
+  }
+
+  /** A torch.distributed.checkpoint .metadata: the allowlisting unpickler and the metadata checks. */
+  @FuzzTest(maxDuration = "10m")
+  void dcpMetadata(byte[] data) {
+    try {
+      DcpCheckpoint.parseMetadata(data, "fuzz-input/.metadata", "fuzz-input", LIMITS);
+    } catch (DcpException e) {
+      // refused, naming the file
     }
   }
 

@@ -1,0 +1,156 @@
+package org.sat2diffusers.io.trainer;
+
+import java.io.IOException;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.sat2diffusers.io.dcp.DcpCheckpoint;
+import org.sat2diffusers.io.deepspeed.ZeroCheckpoint;
+import org.sat2diffusers.io.safetensors.SafetensorsEntry;
+import org.sat2diffusers.io.safetensors.SafetensorsFile;
+import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.torch.CheckpointIndex;
+import org.sat2diffusers.io.torch.TensorRecipe;
+import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.io.torch.TorchCheckpointReader;
+
+/**
+ * A {@code checkpoint-<step>/} folder of a Diffusers-based trainer, recognized by what it holds.
+ * CogVideo's {@code finetune/} saves through accelerate's {@code save_state}: with DeepSpeed, the
+ * engine's {@code save_checkpoint(dir, "pytorch_model")} ({@code latest} names {@code pytorch_model/}),
+ * else {@code model.safetensors} (or {@code pytorch_model.bin} with safe serialization off); a LoRA
+ * run's save hook adds {@code pytorch_lora_weights.safetensors}. CogKit (FSDP) saves a
+ * torch.distributed.checkpoint folder. Optimizer, scheduler and RNG files are never weights.
+ *
+ * @param folder the checkpoint folder
+ * @param step the step in its name
+ * @param layout how its full weights are stored
+ * @param loraFile the PEFT LoRA weights file, or null
+ */
+public record TrainerCheckpoint(String folder, long step, Layout layout, String loraFile) {
+  private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
+  static final String LORA_FILE = "pytorch_lora_weights.safetensors";
+  static final String SAFETENSORS_FILE = "model.safetensors";
+  static final String BIN_FILE = "pytorch_model.bin";
+
+  /** Where the full (base or fine-tuned) weights are. */
+  public enum Layout {
+    /** A DeepSpeed engine checkpoint in the folder {@code latest} names: module or fp32 masters. */
+    DEEPSPEED,
+    /** {@code model.safetensors}, keys as the trainer's (possibly DDP-wrapped) module names them. */
+    SAFETENSORS,
+    /** {@code pytorch_model.bin}, a torch.save state dict. */
+    PYTORCH_BIN,
+    /** A torch.distributed.checkpoint folder; the model's tensors are {@code app.model.*} (CogKit). */
+    DCP,
+    /** No full weights: only the LoRA file (the base comes from elsewhere). */
+    LORA_ONLY
+  }
+
+  /** Which DeepSpeed weights to read. */
+  public enum Weights {
+    /** The 16-bit module (ZeRO-1/2 only). */
+    MODULE,
+    /** The fp32 masters assembled from the optimizer partitions. */
+    FP32_MASTER
+  }
+
+  /** The key prefix under which CogKit's AppState puts the model in a DCP checkpoint. */
+  public static final String DCP_MODEL_PREFIX = "app.model.";
+
+  /** Recognizes {@code folder}; an error naming it when it holds none of the layouts. */
+  public static TrainerCheckpoint recognize(String folder) throws IOException {
+    String dir = StorageFiles.isLocal(folder) ? Paths.get(folder).toAbsolutePath().normalize().toString() : folder;
+    String name = dir.substring(dir.lastIndexOf('/') + 1);
+    Matcher m = NAME.matcher(name);
+    long step = m.matches() ? Long.parseLong(m.group(1)) : -1;
+    List<String> files = StorageFiles.list(dir + "/*");
+    String lora = files.contains(dir + "/" + LORA_FILE) ? dir + "/" + LORA_FILE : null;
+    Layout layout;
+    if (files.contains(dir + "/latest")) {
+      layout = Layout.DEEPSPEED;
+    } else if (files.contains(dir + "/" + SAFETENSORS_FILE)) {
+      layout = Layout.SAFETENSORS;
+    } else if (files.contains(dir + "/" + BIN_FILE)) {
+      layout = Layout.PYTORCH_BIN;
+    } else if (files.contains(dir + "/.metadata")) {
+      layout = Layout.DCP;
+    } else if (lora != null) {
+      layout = Layout.LORA_ONLY;
+    } else {
+      throw new IOException(dir + ": not a trainer checkpoint: none of 'latest' (DeepSpeed), " + SAFETENSORS_FILE + ", "
+          + BIN_FILE + ", .metadata (torch.distributed.checkpoint) or " + LORA_FILE);
+    }
+    return new TrainerCheckpoint(dir, step, layout, lora);
+  }
+
+  /** The {@code checkpoint-<step>} folders directly under {@code outputDir}, by step. */
+  public static List<TrainerCheckpoint> discover(String outputDir) throws IOException {
+    String dir = StorageFiles.isLocal(outputDir) ? Paths.get(outputDir).toAbsolutePath().normalize().toString() : outputDir;
+    TreeMap<Long, String> folders = new TreeMap<>();
+    for (String file : StorageFiles.list(dir + "/checkpoint-*/*")) {
+      String parent = file.substring(0, file.lastIndexOf('/'));
+      Matcher m = NAME.matcher(parent.substring(parent.lastIndexOf('/') + 1));
+      if (m.matches() && parent.substring(0, parent.lastIndexOf('/')).equals(dir)) {
+        folders.put(Long.parseLong(m.group(1)), parent);
+      }
+    }
+    List<TrainerCheckpoint> checkpoints = new ArrayList<>();
+    for (String folder : folders.values()) {
+      checkpoints.add(recognize(folder));
+    }
+    checkpoints.sort(Comparator.comparingLong(TrainerCheckpoint::step));
+    return checkpoints;
+  }
+
+  /**
+   * The full weights as recipes, keys as saved. {@code weights} matters for DeepSpeed only; a
+   * LoRA-only checkpoint has none (an empty list).
+   */
+  public List<TensorRecipe> weights(Weights weights) throws IOException {
+    switch (layout) {
+      case DEEPSPEED: {
+        ZeroCheckpoint zero = ZeroCheckpoint.open(folder);
+        return weights == Weights.MODULE ? zero.module() : zero.fp32Master();
+      }
+      case SAFETENSORS:
+        return safetensors(folder + "/" + SAFETENSORS_FILE);
+      case PYTORCH_BIN: {
+        String file = folder + "/" + BIN_FILE;
+        try (RandomAccessInput in = RandomAccessInputs.open(file)) {
+          CheckpointIndex index = new TorchCheckpointReader().index(in);
+          List<TensorRecipe> recipes = new ArrayList<>();
+          for (TensorRecord record : index.tensors()) {
+            recipes.add(TensorRecipe.of(file, record));
+          }
+          return recipes;
+        }
+      }
+      case DCP:
+        return DcpCheckpoint.open(folder).recipes(DCP_MODEL_PREFIX);
+      default:
+        return List.of();
+    }
+  }
+
+  /** The PEFT LoRA weights ({@code transformer.<module>.lora_A.weight}, ...), empty when there is no LoRA file. */
+  public List<TensorRecipe> lora() throws IOException {
+    return loraFile == null ? List.of() : safetensors(loraFile);
+  }
+
+  private static List<TensorRecipe> safetensors(String file) throws IOException {
+    try (RandomAccessInput in = RandomAccessInputs.open(file)) {
+      List<TensorRecipe> recipes = new ArrayList<>();
+      for (SafetensorsEntry entry : SafetensorsFile.open(in).entries()) {
+        recipes.add(new TensorRecipe(entry.name(), entry.dtype(), entry.shape(), List.of(entry.range(file))));
+      }
+      return recipes;
+    }
+  }
+}
