@@ -25,6 +25,7 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.storage.OutputOverlap;
 import org.sat2diffusers.pipeline.storage.StorageOptions;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.LoraMode;
@@ -203,6 +204,7 @@ public final class ConvertCommand implements Callable<Integer> {
       FileSystems.setDefaultPipelineOptions(options);
       checkUsage();
       jobs = manifest != null ? JobManifest.read(Paths2.absolute(manifest)) : JobExpander.expand(request(settings()));
+      OutputOverlap.check(jobs, Paths2.absolute(satConfig, manifest), planJson == null ? null : Paths2.absolute(planJson));
     } catch (IllegalArgumentException | UsageException e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.USAGE;
