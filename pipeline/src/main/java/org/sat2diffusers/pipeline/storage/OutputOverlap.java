@@ -8,14 +8,16 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.sat2diffusers.io.storage.RealPaths;
+import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 
 /**
  * Refuses, before anything is written, a run whose outputs would overlap its inputs: an output
- * folder or {@code --plan-json} that is a source, lies inside a source tree (a checkpoint's run
- * folder, the source given, the base pipeline) or holds one. Paths are compared in their real form
- * ({@link RealPaths}: links, {@code ..} and letter case resolved), across all jobs of the run, so a
- * job's output may not be another job's source either.
+ * folder or {@code --plan-json} that is a source, lies inside a source tree or holds one. Source
+ * trees: the source given, each checkpoint's iteration folder and its SAT run folder (the folder
+ * above, when it holds {@code latest} or {@code model_config.json}), the base pipeline. Paths are
+ * compared in their real form ({@link RealPaths}: links, {@code ..} and letter case resolved),
+ * across all jobs of the run, so a job's output may not be another job's source either.
  */
 public final class OutputOverlap {
   private static final Pattern RANK_FILE = Pattern.compile("(mp|z3)_rank_\\d+_model_states\\.pt");
@@ -42,9 +44,18 @@ public final class OutputOverlap {
       sources.add(place(job.source(), "source"));
       for (String file : job.files()) {
         sources.add(place(file, "checkpoint file"));
-        String parent = parent(file);
-        if (RANK_FILE.matcher(file.substring(file.lastIndexOf('/') + 1)).matches() && parent(parent) != null) {
-          sources.add(place(parent(parent), "run folder"));
+        String folder = parent(file);
+        if (folder == null) {
+          continue;
+        }
+        if (RANK_FILE.matcher(file.substring(file.lastIndexOf('/') + 1)).matches()) {
+          sources.add(place(folder, "iteration folder"));
+          String run = parent(folder);
+          if (run != null && (StorageFiles.exists(run + "/latest") || StorageFiles.exists(run + "/model_config.json"))) {
+            sources.add(place(run, "run folder"));
+          }
+        } else if (StorageFiles.exists(folder + "/model_config.json")) {
+          sources.add(place(folder + "/model_config.json", "run model_config.json"));
         }
       }
       if (job.settings().basePipeline() != null) {
