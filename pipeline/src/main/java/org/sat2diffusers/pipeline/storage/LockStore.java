@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.beam.sdk.io.hdfs.HadoopFileSystemOptions;
@@ -35,6 +36,14 @@ abstract class LockStore {
    * it was gone: of two runs taking over the same stale lock, only one gets it.
    */
   abstract Optional<String> moveAside(String file) throws IOException;
+
+  /**
+   * How long to let racing creates land before reading the lock back to see who won: an object store
+   * that checks and then puts (S3Proxy) may let two conditional PUTs of one key through.
+   */
+  Duration settle() {
+    return Duration.ZERO;
+  }
 
   /** Whether the folder exists (object stores: always, they have no folders to create). */
   boolean folderExists(String dir) throws IOException {
@@ -112,6 +121,11 @@ abstract class LockStore {
 
   static final class S3 extends LockStore {
     @Override
+    Duration settle() {
+      return Duration.ofMillis(500);
+    }
+
+    @Override
     boolean createIfAbsent(String file, String text) throws IOException {
       return S3CreateIfAbsent.create(file, text.getBytes(StandardCharsets.UTF_8));
     }
@@ -149,10 +163,14 @@ abstract class LockStore {
       } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
         return false;
       } catch (org.apache.hadoop.ipc.RemoteException e) {
-        if (e.unwrapRemoteException() instanceof org.apache.hadoop.fs.FileAlreadyExistsException) {
-          return false;
+        IOException cause = e.unwrapRemoteException();
+        if (cause instanceof org.apache.hadoop.fs.FileAlreadyExistsException
+            || cause instanceof org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException) {
+          return false; // exists, or another create of it is under way (in this process: same HDFS client)
         }
         throw e;
+      } catch (org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException e) {
+        return false;
       }
     }
 

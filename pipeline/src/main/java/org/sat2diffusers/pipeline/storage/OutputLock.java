@@ -73,14 +73,20 @@ public final class OutputLock implements AutoCloseable {
     boolean createdFolder = !store.folderExists(outputDir);
     long deadline = System.nanoTime() + wait.toNanos();
     while (true) {
-      if (store.createIfAbsent(file, mine.render()) && isMine(store, file, mine)) {
-        return new OutputLock(outputDir, createdFolder, file, store, mine);
+      if (store.createIfAbsent(file, mine.render())) {
+        sleep(store.settle().toMillis());
+        if (isMine(store, file, mine)) {
+          return new OutputLock(outputDir, createdFolder, file, store, mine);
+        }
       }
       Optional<String> text = store.read(file);
       if (text.isEmpty()) {
         continue; // released meanwhile
       }
       Optional<Holder> other = Holder.parse(text.get());
+      if (other.isPresent() && other.get().run.equals(mine.run)) { // created, though the store's answer was lost
+        return new OutputLock(outputDir, createdFolder, file, store, mine);
+      }
       String stale = other.map(Holder::staleBecause).orElse(unreadableStale(file));
       if (stale != null) {
         takeOver(store, file, text.get(), stale);
@@ -147,6 +153,9 @@ public final class OutputLock implements AutoCloseable {
   }
 
   private static void sleep(long millis) throws IOException {
+    if (millis <= 0) {
+      return;
+    }
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
