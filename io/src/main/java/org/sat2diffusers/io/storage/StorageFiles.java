@@ -88,7 +88,7 @@ public final class StorageFiles {
       throw PathErrors.naming(file, "cannot read", e);
     }
     if (bytes.length > maxBytes) {
-      throw new IOException(file + " is larger than the " + maxBytes + " bytes expected of it");
+      throw new FileTooLargeException(file + " is larger than the " + maxBytes + " bytes expected of it");
     }
     return new String(bytes, StandardCharsets.UTF_8);
   }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.beam.sdk.io.hdfs.HadoopFileSystemOptions;
@@ -24,7 +25,8 @@ import org.sat2diffusers.io.storage.StorageFiles;
 /**
  * The one operation a lock needs from a store, create-if-absent, done atomically by the store
  * itself: an exclusive create ({@code O_EXCL}) locally, HDFS's {@code create(path, overwrite =
- * false)} (the name node decides), S3's conditional PUT ({@code If-None-Match: *}). Reading,
+ * false)} (the name node decides), S3's conditional PUT ({@code If-None-Match: *}); other stores
+ * a look, then a write, with a read-back. Reading,
  * replacing and deleting a lock go through Beam's file systems like every other small file.
  */
 abstract class LockStore {
@@ -72,7 +74,44 @@ abstract class LockStore {
     if (file.startsWith("hdfs://")) {
       return new Hdfs(options);
     }
-    throw new IllegalArgumentException(file + ": outputs can be locked on local, hdfs:// and s3:// storage only");
+    return new CheckThenWrite();
+  }
+
+  /**
+   * Other stores (gs://, ...) through Beam alone: a look, then a write. Not atomic: two runs starting
+   * within the settle time of each other are told apart only by reading the lock back.
+   */
+  static final class CheckThenWrite extends LockStore {
+    @Override
+    boolean createIfAbsent(String file, String text) throws IOException {
+      if (StorageFiles.exists(file)) {
+        return false;
+      }
+      StorageFiles.writeString(file, text);
+      return true;
+    }
+
+    @Override
+    Duration settle() {
+      return Duration.ofSeconds(1);
+    }
+
+    @Override
+    Optional<String> moveAside(String file) throws IOException {
+      return copyAsideThenDelete(file);
+    }
+  }
+
+  /** For stores without rename: copy, then delete (two runs taking over one stale lock at once are not told apart). */
+  Optional<String> copyAsideThenDelete(String file) throws IOException {
+    Optional<String> text = read(file);
+    if (text.isEmpty()) {
+      return Optional.empty();
+    }
+    String aside = asideName(file);
+    StorageFiles.writeString(aside, text.get());
+    StorageFiles.delete(List.of(file));
+    return Optional.of(aside);
   }
 
   private static String asideName(String file) {
@@ -130,17 +169,9 @@ abstract class LockStore {
       return S3CreateIfAbsent.create(file, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** S3 has no rename: the stale lock is deleted (two runs taking it over at once is not excluded here). */
     @Override
     Optional<String> moveAside(String file) throws IOException {
-      Optional<String> text = read(file);
-      if (text.isEmpty()) {
-        return Optional.empty();
-      }
-      String aside = asideName(file);
-      StorageFiles.writeString(aside, text.get());
-      StorageFiles.delete(java.util.List.of(file));
-      return Optional.of(aside);
+      return copyAsideThenDelete(file);
     }
   }
 
