@@ -16,7 +16,6 @@ import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.steps.RunLog;
-import org.sat2diffusers.pipeline.storage.OutputLock;
 
 /**
  * One run as the driver sees it: fingerprint the sources, skip the outputs that are up to date,
@@ -49,7 +48,7 @@ public final class ConversionRun {
     for (CheckpointJob job : jobs) {
       CheckpointJob fingerprinted = fingerprinted(job);
       if (!overwrite && UpToDate.check(fingerprinted)) {
-        OutputLock.clearStale(job.outputDir(), options); // of a run killed after its commit
+        LockedOutputs.tidy(job, options); // what a run killed there may have left
         outcomes.add(new CheckpointOutcome(job.id(), Status.SKIPPED, Stage.PLAN, "up to date", 0, 0));
       } else {
         todo.add(fingerprinted);

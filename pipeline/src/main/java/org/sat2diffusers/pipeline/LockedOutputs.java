@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -13,6 +14,8 @@ import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.pipeline.steps.StagingFolder;
 import org.sat2diffusers.pipeline.storage.OutputLock;
 import org.sat2diffusers.pipeline.storage.OutputLockOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The outputs of a run, each locked by the driver before anything is staged and released once the
@@ -22,6 +25,7 @@ import org.sat2diffusers.pipeline.storage.OutputLockOptions;
  * a killed run are removed.
  */
 final class LockedOutputs implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LockedOutputs.class);
   private final List<OutputLock> locks = new ArrayList<>();
   private final List<CheckpointJob> jobs = new ArrayList<>();
   private final List<CheckpointOutcome> refused = new ArrayList<>();
@@ -54,6 +58,27 @@ final class LockedOutputs implements AutoCloseable {
       }
     }
     return taken;
+  }
+
+  /**
+   * An output that needs no writing, but where a killed run left its lock or staged files (it was
+   * replacing the output with {@code --overwrite}, or was killed after its commit): cleaned up,
+   * unless a live run holds it.
+   */
+  static void tidy(CheckpointJob job, PipelineOptions options) {
+    try {
+      if (!StorageFiles.exists(job.outputDir() + "/" + OutputLock.FILE) && !StagingFolder.exists(job.outputDir())) {
+        return;
+      }
+      try (OutputLock lock = OutputLock.acquire(job.outputDir(), options, Duration.ZERO)) {
+        StagingFolder.discard(job.outputDir());
+      }
+    } catch (OutputLock.Busy e) {
+      // a live run is at work there
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("{} is up to date, but what an earlier run left there cannot be removed: {}", job.outputDir(),
+          ErrorText.of(e));
+    }
   }
 
   /** The jobs whose outputs this run now holds, to convert. */

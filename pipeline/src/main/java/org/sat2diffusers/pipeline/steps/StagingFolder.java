@@ -36,6 +36,13 @@ public final class StagingFolder {
     discard(outputDir);
   }
 
+  /** Whether the output has a staging folder (or, on an object store, staged files). */
+  public static boolean exists(String outputDir) throws IOException {
+    String staging = outputDir + "/" + NAME;
+    return StorageFiles.isLocal(staging) ? Files.exists(StorageFiles.localPath(staging), LinkOption.NOFOLLOW_LINKS)
+        : !StorageFiles.list(staging + "/**").isEmpty();
+  }
+
   /**
    * Removes a file a failed write left in a staging folder (its partial bytes would keep a full disk
    * full while the run goes on); a failure to do so is only logged, the write's error is what counts.

@@ -101,26 +101,6 @@ public final class OutputLock implements AutoCloseable {
     }
   }
 
-  /**
-   * Removes the lock a run that is gone left on an output that needs no writing (it was committed
-   * before that run was killed): a live holder's lock, or none, is left as it is.
-   */
-  public static void clearStale(String outputDir, PipelineOptions options) throws IOException {
-    String file = outputDir + "/" + FILE;
-    if (!StorageFiles.exists(file)) {
-      return;
-    }
-    LockStore store = LockStore.of(file, options);
-    Optional<String> text = store.read(file);
-    if (text.isEmpty()) {
-      return;
-    }
-    String stale = Holder.parse(text.get()).map(Holder::staleBecause).orElse(unreadableStale(file));
-    if (stale != null) {
-      takeOver(store, file, text.get(), stale);
-    }
-  }
-
   /** An object store may let two conditional PUTs of the same key both through: only the one whose text stayed holds it. */
   private static boolean isMine(LockStore store, String file, Holder mine) throws IOException {
     return store.read(file).flatMap(Holder::parse).map(h -> h.run.equals(mine.run)).orElse(false);
