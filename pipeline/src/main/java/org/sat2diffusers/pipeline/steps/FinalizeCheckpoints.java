@@ -202,7 +202,8 @@ public class FinalizeCheckpoints
             r.nonFinite(), r.loraBlas()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
-      return ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked);
+      String report = ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked);
+      return ConversionReport.withConfigFiles(report, summary.smallFiles());
     }
   }
 }
