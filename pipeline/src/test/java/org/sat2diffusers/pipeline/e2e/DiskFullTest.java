@@ -39,14 +39,14 @@ class DiskFullTest {
       List<String> outputs = List.of("500", "1000");
       for (String o : outputs) {
         if (Files.exists(out.resolve(o).resolve("_SUCCESS"))) {
-          assertEquals(List.of(), ConvertedFolderCheck.run(out.resolve(o).toString()).problems(), o);
+          assertEquals(List.of(), ConvertedFolderCheck.run(out.resolve(o).toString(), ConvertedFolderCheck.DEFAULT_FILE_TIMEOUT).problems(), o);
         }
       }
 
       assertTrue(remount(disk, "size=8m"));
       CliRun.run("convert", "--source", run, "--iterations", "all", "--output", out).assertSucceeded();
       for (String o : outputs) {
-        assertEquals(List.of(), ConvertedFolderCheck.run(out.resolve(o).toString()).problems(), o);
+        assertEquals(List.of(), ConvertedFolderCheck.run(out.resolve(o).toString(), ConvertedFolderCheck.DEFAULT_FILE_TIMEOUT).problems(), o);
       }
       assertEquals(List.of(), stagedFiles(out));
     } finally {

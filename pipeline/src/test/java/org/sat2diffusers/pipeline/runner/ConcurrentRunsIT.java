@@ -51,7 +51,7 @@ class ConcurrentRunsIT {
         }
       }
       for (String output : outputs) {
-        assertEquals(List.of(), ConvertedFolderCheck.run(out.resolve(output).toString()).problems(),
+        assertEquals(List.of(), ConvertedFolderCheck.run(out.resolve(output).toString(), ConvertedFolderCheck.DEFAULT_FILE_TIMEOUT).problems(),
             "round " + round + ": " + output);
         OutputTrees.assertSameOutput(reference.resolve(output), out.resolve(output));
         assertTrue(Files.notExists(out.resolve(output).resolve(".sat2diffusers-lock")), "lock left in " + output);

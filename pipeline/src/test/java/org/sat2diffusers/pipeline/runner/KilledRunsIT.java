@@ -59,7 +59,7 @@ class KilledRunsIT {
       for (String output : OUTPUTS) {
         Path dir = out.resolve(output);
         if (Files.exists(dir.resolve("_SUCCESS"))) {
-          assertEquals(List.of(), ConvertedFolderCheck.run(dir.toString()).problems(), at + ": " + output);
+          assertEquals(List.of(), ConvertedFolderCheck.run(dir.toString(), ConvertedFolderCheck.DEFAULT_FILE_TIMEOUT).problems(), at + ": " + output);
         }
       }
       InProcessCli.convert(List.of("--source-root", root.toString(), "--iterations", "all"), out);
