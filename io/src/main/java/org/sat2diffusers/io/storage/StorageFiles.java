@@ -23,6 +23,7 @@ import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.util.MimeTypes;
+import software.amazon.awssdk.core.exception.SdkException;
 
 /**
  * The whole-file operations the converter needs (list, read and write small files, move, delete),
@@ -89,6 +90,8 @@ public final class StorageFiles {
       bytes = in.readNBytes(maxBytes + 1);
     } catch (IOException e) {
       throw PathErrors.naming(file, "cannot read", e);
+    } catch (SdkException e) { // Beam's S3 channel asks for the object at the first read, unchecked
+      throw S3Errors.of(file, "cannot read", e);
     }
     if (bytes.length > maxBytes) {
       throw new FileTooLargeException(file + " is larger than the " + maxBytes + " bytes expected of it");
