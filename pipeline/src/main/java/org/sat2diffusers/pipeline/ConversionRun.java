@@ -51,6 +51,7 @@ public final class ConversionRun {
     for (CheckpointJob job : jobs) {
       CheckpointJob fingerprinted = fingerprinted(job);
       if (!overwrite && UpToDate.check(fingerprinted)) {
+        LockedOutputs.tidy(job, options); // what a run killed there may have left
         outcomes.add(new CheckpointOutcome(job.id(), Status.SKIPPED, Stage.PLAN, "up to date", 0, 0));
       } else {
         todo.add(fingerprinted);
@@ -59,13 +60,23 @@ public final class ConversionRun {
     if (todo.isEmpty()) {
       return outcomes;
     }
+    try (LockedOutputs locked = LockedOutputs.take(todo, options, overwrite)) {
+      outcomes.addAll(locked.refused());
+      if (!locked.jobs().isEmpty()) {
+        outcomes.addAll(run(locked.jobs()));
+      }
+    }
+    return outcomes;
+  }
+
+  private List<CheckpointOutcome> run(List<CheckpointJob> todo) throws Exception {
     String runLog = runLogDir + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
     if (options.getRunner() == DirectRunner.class) {
       options.as(DirectOptions.class).setBlockOnRun(false); // so progress can be reported meanwhile
     }
     PipelineResult result = ConversionPipeline.build(options, todo, runLog).run();
     ProgressReporter.follow(result, progressEveryMillis, todo.size(), progress);
-    outcomes.addAll(RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20)));
+    List<CheckpointOutcome> outcomes = RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20));
     StorageFiles.delete(List.of(runLog));
     return outcomes;
   }

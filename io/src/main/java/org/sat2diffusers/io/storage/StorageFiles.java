@@ -3,19 +3,28 @@ package org.sat2diffusers.io.storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.UUID;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.util.MimeTypes;
+import software.amazon.awssdk.core.exception.SdkException;
 
 /**
  * The whole-file operations the converter needs (list, read and write small files, move, delete),
@@ -82,9 +91,11 @@ public final class StorageFiles {
       bytes = in.readNBytes(maxBytes + 1);
     } catch (IOException e) {
       throw PathErrors.naming(file, "cannot read", e);
+    } catch (SdkException e) { // Beam's S3 channel asks for the object at the first read, unchecked
+      throw S3Errors.of(file, "cannot read", e);
     }
     if (bytes.length > maxBytes) {
-      throw new IOException(file + " is larger than the " + maxBytes + " bytes expected of it");
+      throw new FileTooLargeException(file + " is larger than the " + maxBytes + " bytes expected of it");
     }
     return new String(bytes, StandardCharsets.UTF_8);
   }
@@ -104,6 +115,58 @@ public final class StorageFiles {
     } catch (IOException e) {
       throw PathErrors.naming(file, "cannot create", e);
     }
+  }
+
+  /**
+   * Writes a small file so that it is either absent, the old one, or complete: under a temporary
+   * name beside it, then renamed over it. Locally the bytes and then the folder are forced to disk
+   * (a crash or power cut leaves no empty or partial file); HDFS renames atomically; an object
+   * store's PUT is atomic by itself.
+   */
+  public static void writeStringAtomically(String file, String text) throws IOException {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    if (isLocal(file)) {
+      Path target = localPath(file);
+      Path temp = target.resolveSibling("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+      try {
+        Files.createDirectories(target.getParent());
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          out.write(ByteBuffer.wrap(bytes));
+          out.force(true);
+        }
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncFolder(target.getParent().toString());
+      } catch (IOException e) {
+        Files.deleteIfExists(temp);
+        throw PathErrors.naming(file, "cannot write", e);
+      }
+      return;
+    }
+    if (file.startsWith("s3://") || file.startsWith("gs://")) {
+      writeString(file, text);
+      return;
+    }
+    int slash = file.lastIndexOf('/');
+    String temp = file.substring(0, slash + 1) + "." + file.substring(slash + 1) + ".tmp-" + UUID.randomUUID();
+    writeString(temp, text);
+    move(List.of(temp), List.of(file));
+  }
+
+  /** Forces a local folder's entries (files created, renamed or deleted in it) to disk; elsewhere nothing to do. */
+  public static void syncFolder(String dir) throws IOException {
+    if (!isLocal(dir)) {
+      return;
+    }
+    try (FileChannel folder = FileChannel.open(localPath(dir), StandardOpenOption.READ)) {
+      folder.force(true);
+    } catch (IOException e) {
+      throw PathErrors.naming(dir, "cannot sync", e);
+    }
+  }
+
+  /** The local file a path names: a plain path or a file: URI. */
+  public static Path localPath(String path) {
+    return path.startsWith("file:") ? Path.of(URI.create(path)) : Path.of(path);
   }
 
   /** Moves files; the destination of each is replaced if it exists. */

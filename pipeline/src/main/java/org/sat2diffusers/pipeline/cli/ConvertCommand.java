@@ -22,6 +22,7 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.storage.OutputOverlap;
 import org.sat2diffusers.pipeline.storage.StorageOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -97,13 +98,16 @@ public final class ConvertCommand implements Callable<Integer> {
       options = storage.applyTo(runner.pipelineOptions());
       options.as(ConversionOptions.class).setFailFast(failFast);
       FileSystems.setDefaultPipelineOptions(options);
+      String satConfig = null;
       if (manifest != null) {
         jobs = fromManifest();
       } else {
         JobValues job = fromCommandLine();
         output = Paths2.absolute(job.output());
+        satConfig = job.satConfig();
         jobs = JobExpander.expand(job.request(Paths2::absolute));
       }
+      OutputOverlap.check(jobs, Paths2.absolute(satConfig, manifest), planJson == null ? null : Paths2.absolute(planJson));
     } catch (IllegalArgumentException | UsageException e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.USAGE;

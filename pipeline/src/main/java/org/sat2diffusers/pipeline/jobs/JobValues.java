@@ -53,6 +53,11 @@ public final class JobValues {
     return List.copyOf(sourceRoots);
   }
 
+  /** The SAT training YAML as given, or null. */
+  public String satConfig() {
+    return satConfig;
+  }
+
   /** The output folder as given, or null. */
   public String output() {
     return output;

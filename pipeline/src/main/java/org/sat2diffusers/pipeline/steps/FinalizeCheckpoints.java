@@ -1,11 +1,13 @@
 package org.sat2diffusers.pipeline.steps;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
@@ -77,6 +79,7 @@ public class FinalizeCheckpoints
       Set<String> written = results.stream().map(ShardResult::path).collect(Collectors.toSet());
       long missing = summary.shardPaths().stream().filter(p -> !written.contains(job.stagingDir() + "/" + p)).count();
       if (missing > 0) {
+        discardStaging(job);
         c.output(Outcomes.orFailFast(c.getPipelineOptions(), KV.of(job.id(), new CheckpointOutcome(job.id(),
             Status.FAILED, Stage.COMMIT, job.source() + ": " + missing + " of " + summary.shardPaths().size()
                 + " shards were not written; nothing was committed", 0, 0))));
@@ -84,6 +87,7 @@ public class FinalizeCheckpoints
       }
       String nonFinite = nonFinite(results);
       if (!nonFinite.isEmpty() && job.settings().failOnNonfinite()) {
+        discardStaging(job);
         c.output(Outcomes.orFailFast(c.getPipelineOptions(), KV.of(job.id(), new CheckpointOutcome(job.id(),
             Status.FAILED, Stage.COMMIT, job.source() + ": --fail-on-nonfinite: tensors holding NaN or infinity"
                 + " (nan,inf): " + nonFinite + "; nothing was committed", 0, 0))));
@@ -92,6 +96,7 @@ public class FinalizeCheckpoints
       try {
         commit(job, summary, results, job.settings().checkFinite());
       } catch (Exception e) {
+        discardStaging(job);
         c.output(Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.COMMIT, job.outputDir(), e)));
         return;
       }
@@ -101,6 +106,15 @@ public class FinalizeCheckpoints
       LOG.info("committed {}: {} tensors, {} bytes in {} file(s)", job.outputDir(), tensors, bytes, results.size());
       c.output(KV.of(job.id(), new CheckpointOutcome(job.id(), Status.CONVERTED, Stage.COMMIT,
           "converted into " + job.outputDir(), tensors, bytes)));
+    }
+
+    /** A checkpoint that will not be committed leaves no staged files behind to fill the disk. */
+    private static void discardStaging(CheckpointJob job) {
+      try {
+        StagingFolder.discard(job.outputDir());
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("{}: cannot remove the staging folder of the failed conversion: {}", job.outputDir(), ErrorText.of(e));
+      }
     }
 
     /** "file: tensor nan,inf; ..." for every written tensor holding NaN or infinity, or "". */
@@ -113,14 +127,21 @@ public class FinalizeCheckpoints
       return String.join("; ", found);
     }
 
+    /**
+     * Everything that can fail without harm comes first (configs and the report staged, every path
+     * checked to be inside the output and reached through no link, every folder checked writable);
+     * only then is the old marker removed, the new files moved in over the old ones, what the new
+     * output has no place for removed, and the new marker written last, atomically.
+     */
     private static void commit(
         CheckpointJob job, CheckpointSummary summary, List<ShardResult> results, boolean finiteChecked)
         throws IOException {
       String out = job.outputDir();
       String staging = job.stagingDir();
-      StorageFiles.delete(List.of(out + "/" + CommitMarker.FILE));
+      String marker = out + "/" + CommitMarker.FILE;
+      OutputGuard.requireNoLinks(out, List.of(staging));
       for (Map.Entry<String, String> f : summary.smallFiles().entrySet()) {
-        StorageFiles.writeString(staging + "/" + f.getKey(), f.getValue());
+        StorageFiles.writeStringAtomically(staging + "/" + f.getKey(), f.getValue());
       }
       List<String> staged = new ArrayList<>(summary.shardPaths());
       staged.addAll(new TreeMap<>(summary.smallFiles()).keySet());
@@ -130,21 +151,49 @@ public class FinalizeCheckpoints
           LOG.debug("{}: {} from the base pipeline ({})", out, f.relativePath(), f.placement());
         }
       }
-      for (String component : summary.components()) { // no stale shards of an older, different result
-        StorageFiles.delete(StorageFiles.list(out + "/" + component + "/*"));
-      }
+      StorageFiles.writeStringAtomically(staging + "/" + REPORT, report(summary, results, staging, finiteChecked));
+      staged.add(REPORT);
+
       List<String> from = new ArrayList<>();
       List<String> to = new ArrayList<>();
       for (String relative : staged) {
         from.add(staging + "/" + relative);
         to.add(out + "/" + relative);
       }
+      List<String> stale = OutputReplacement.staleFiles(out, staged, summary.components());
+      List<String> touched = new ArrayList<>(from);
+      touched.addAll(to);
+      touched.addAll(stale);
+      touched.add(marker);
+      OutputGuard.requireNoLinks(out, touched);
+      Set<String> folders = new TreeSet<>();
+      for (String path : touched) {
+        folders.add(path.substring(0, path.lastIndexOf('/')));
+      }
+      OutputReplacement.requireWritable(folders);
+
+      // from here on the output is being replaced: without a marker it claims nothing
+      StorageFiles.delete(List.of(marker));
+      StorageFiles.syncFolder(out);
       StorageFiles.move(from, to);
+      StorageFiles.delete(stale);
+      OutputReplacement.removeEmptiedFolders(out, stale);
       List<String> leftovers = StorageFiles.list(staging + "/**"); // e.g. of an earlier run that crashed
+      OutputGuard.requireNoLinks(out, leftovers);
       StorageFiles.delete(leftovers);
       from.addAll(leftovers);
       StorageFiles.deleteEmptiedFolders(staging, from);
+      for (String folder : folders) {
+        if (!folder.startsWith(staging) && StorageFiles.isLocal(folder)
+            && Files.isDirectory(StorageFiles.localPath(folder))) {
+          StorageFiles.syncFolder(folder); // the moves are on disk before the marker says they are done
+        }
+      }
+      StorageFiles.writeStringAtomically(marker, CommitMarker.render(job));
+    }
 
+    private static String report(
+        CheckpointSummary summary, List<ShardResult> results, String staging, boolean finiteChecked) {
       List<ConversionReport.WrittenFile> files = new ArrayList<>();
       for (ShardResult r : results) {
         files.add(new ConversionReport.WrittenFile(
@@ -153,8 +202,7 @@ public class FinalizeCheckpoints
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
       String report = ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked);
-      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withConfigFiles(report, summary.smallFiles()));
-      StorageFiles.writeString(out + "/" + CommitMarker.FILE, CommitMarker.render(job));
+      return ConversionReport.withConfigFiles(report, summary.smallFiles());
     }
   }
 }

@@ -13,6 +13,7 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.pickle.PickleException;
 import org.sat2diffusers.io.safetensors.SafetensorsException;
+import org.sat2diffusers.io.storage.FileTooLargeException;
 import org.sat2diffusers.io.sat.SatLayoutException;
 import org.sat2diffusers.io.torch.CheckpointFormatException;
 import org.sat2diffusers.io.zip.ZipFormatException;
@@ -32,7 +33,7 @@ public final class Outcomes {
   private static final List<Class<? extends Throwable>> INVALID_INPUT = List.of(
       SatLayoutException.class, CheckpointFormatException.class, ZipFormatException.class, PickleException.class,
       SafetensorsException.class, IllegalArgumentException.class, EOFException.class, FileNotFoundException.class,
-      NoSuchFileException.class);
+      NoSuchFileException.class, FileTooLargeException.class);
 
   private Outcomes() {}
 

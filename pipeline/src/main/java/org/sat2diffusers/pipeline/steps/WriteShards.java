@@ -109,6 +109,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
                 ErrorText.of(e));
             continue;
           }
+          StagingFolder.removeFailedFile(task.path());
           out.get(Outcomes.TAG).output(
               Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
           return;

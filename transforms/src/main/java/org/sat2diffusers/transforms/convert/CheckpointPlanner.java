@@ -150,6 +150,7 @@ public final class CheckpointPlanner {
       }
     }
 
+    WritableNames.require(source, mapping);
     List<PlannedShard> shards = new ArrayList<>();
     Map<String, String> smallFiles = new LinkedHashMap<>();
     List<String> folders = new ArrayList<>();

@@ -1,0 +1,93 @@
+package org.sat2diffusers.pipeline.steps;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import org.sat2diffusers.io.storage.StorageFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code OUT/.sat2diffusers-staging}, where a checkpoint's files are written until the commit moves
+ * them into place. It must be a real folder of the output: a symbolic link there would make the
+ * writers and the commit write, move and delete in whatever folder it points to.
+ */
+public final class StagingFolder {
+  public static final String NAME = ".sat2diffusers-staging";
+
+  private static final Logger LOG = LoggerFactory.getLogger(StagingFolder.class);
+
+  private StagingFolder() {}
+
+  /**
+   * Before a checkpoint is written (its output locked): refuses a staging folder that is a link,
+   * and removes what an earlier run that was killed left in it (links inside are removed, never
+   * followed).
+   */
+  public static void prepare(String outputDir) throws IOException {
+    String staging = outputDir + "/" + NAME;
+    OutputGuard.requireNoLinks(outputDir, List.of(staging));
+    discard(outputDir);
+  }
+
+  /** Whether the output has a staging folder (or, on an object store, staged files). */
+  public static boolean exists(String outputDir) throws IOException {
+    String staging = outputDir + "/" + NAME;
+    return StorageFiles.isLocal(staging) ? Files.exists(StorageFiles.localPath(staging), LinkOption.NOFOLLOW_LINKS)
+        : !StorageFiles.list(staging + "/**").isEmpty();
+  }
+
+  /**
+   * Removes a file a failed write left in a staging folder (its partial bytes would keep a full disk
+   * full while the run goes on); a failure to do so is only logged, the write's error is what counts.
+   */
+  public static void removeFailedFile(String path) {
+    int staging = path.indexOf("/" + NAME + "/");
+    try {
+      if (staging > 0) {
+        OutputGuard.requireNoLinks(path.substring(0, staging), List.of(path));
+        StorageFiles.delete(List.of(path));
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot remove {} after its write failed: {}", path, ErrorText.of(e));
+    }
+  }
+
+  /** Removes the staging folder and everything in it, following no link; frees a failed checkpoint's space. */
+  public static void discard(String outputDir) throws IOException {
+    String staging = outputDir + "/" + NAME;
+    OutputGuard.requireNoLinks(outputDir, List.of(staging));
+    if (!StorageFiles.isLocal(staging)) {
+      List<String> files = StorageFiles.list(staging + "/**");
+      StorageFiles.delete(files);
+      StorageFiles.deleteEmptiedFolders(staging, new ArrayList<>(files));
+      return;
+    }
+    Path root = StorageFiles.localPath(staging);
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(root, new SimpleFileVisitor<>() { // does not follow links: a link is deleted as itself
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        if (e != null) {
+          throw e;
+        }
+        Files.delete(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+}
