@@ -6,13 +6,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.json.PythonJson;
-import org.sat2diffusers.pipeline.DryRun;
+import org.sat2diffusers.pipeline.run.DryRun;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
-import org.sat2diffusers.transforms.convert.PlannedShard;
-import org.sat2diffusers.transforms.lora.LoraGroup;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.Disposition;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.shard.PlannedShard;
+import org.sat2diffusers.transforms.records.LoraGroup;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /** A dry run's plans, for a person (text) and for tools (JSON). */
 final class PlanPrinter {

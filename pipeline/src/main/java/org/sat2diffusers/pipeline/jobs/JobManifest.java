@@ -19,7 +19,7 @@ import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;

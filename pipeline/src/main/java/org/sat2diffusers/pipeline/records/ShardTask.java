@@ -8,7 +8,7 @@ import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * One safetensors file to write: its path in the checkpoint's staging folder, header metadata, and

@@ -20,7 +20,6 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;

@@ -29,13 +29,12 @@ import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.CountingRandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.pipeline.records.ShardTask;
-import org.sat2diffusers.transforms.assemble.SourceOpener;
-import org.sat2diffusers.transforms.convert.ShardFileWriter;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.io.storage.SourceOpener;
+import org.sat2diffusers.pipeline.write.ShardFileWriter;
+import org.sat2diffusers.transforms.records.OutputTensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -9,10 +9,11 @@ import org.apache.beam.sdk.util.CoderUtils;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.ByteRange;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.LoraDelta;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.LoraDelta;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 class RecordCodersTest {
   private static <T> T roundTrip(Coder<T> coder, T value) throws Exception {
@@ -20,13 +21,16 @@ class RecordCodersTest {
   }
 
   @Test
-  void indexedFileSurvivesTheShuffle() throws Exception {
+  void checkpointIndexSurvivesTheShuffle() throws Exception {
     TensorRecord shared =
         new TensorRecord("t.shared.weight", Dtype.BF16, List.of(40L, 12L), List.of(12L, 1L), "3", 0, 4096, 960,
             List.of("t.encoder.embed_tokens.weight"));
     TensorRecord scalar = new TensorRecord("s", Dtype.F32, List.of(), List.of(), "7", 2, 128, 16, List.of());
-    IndexedFile file = new IndexedFile("s3://bucket/run/1000/mp_rank_00_model_states.pt", "module", List.of(shared, scalar));
-    assertEquals(file, roundTrip(IndexedFile.coder(), file));
+    CheckpointIndex file = new CheckpointIndex("s3://bucket/run/1000/mp_rank_00_model_states.pt", "module",
+        List.of(shared, scalar), Map.of("iteration", "long 1000"));
+    assertEquals(file, roundTrip(CheckpointIndexAvro.coder(), file));
+    CheckpointIndex bare = new CheckpointIndex("vae/3d-vae.pt", null, List.of(scalar), Map.of());
+    assertEquals(bare, roundTrip(CheckpointIndexAvro.coder(), bare));
   }
 
   @Test

@@ -4,7 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.model.Detection;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.shard.PlannedShard;
 
 /**
  * Everything decided about one checkpoint before a byte of tensor data is read.
@@ -20,7 +21,7 @@ import org.sat2diffusers.transforms.plan.ConversionPlan;
  */
 public record CheckpointPlan(
     Detection detection,
-    ConversionPlan mapping,
+    TensorMapping mapping,
     List<PlannedShard> shards,
     Map<String, String> smallFiles,
     List<String> componentFolders,
@@ -37,7 +38,7 @@ public record CheckpointPlan(
 
   /** A plan that takes nothing from a base pipeline. */
   public CheckpointPlan(
-      Detection detection, ConversionPlan mapping, List<PlannedShard> shards, Map<String, String> smallFiles,
+      Detection detection, TensorMapping mapping, List<PlannedShard> shards, Map<String, String> smallFiles,
       List<String> componentFolders, Map<String, String> shardMetadata, String reportJson) {
     this(detection, mapping, shards, smallFiles, componentFolders, shardMetadata, reportJson, List.of());
   }

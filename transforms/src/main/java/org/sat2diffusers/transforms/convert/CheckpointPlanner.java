@@ -2,14 +2,17 @@ package org.sat2diffusers.transforms.convert;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.safetensors.ShardIndex;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
@@ -26,14 +29,11 @@ import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.SatTrainingConfig;
 import org.sat2diffusers.transforms.parallel.RankMerger;
 import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
-import org.sat2diffusers.transforms.plan.ConversionPlanner;
-import org.sat2diffusers.transforms.plan.OutputTensor;
-import org.sat2diffusers.transforms.plan.PlanOptions;
-import org.sat2diffusers.transforms.plan.SourceTensor;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
-import org.sat2diffusers.transforms.shard.ShardPlan;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.records.OutputTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
+import org.sat2diffusers.transforms.shard.PlannedShard;
 import org.sat2diffusers.transforms.shard.ShardPlanner;
 
 /**
@@ -55,7 +55,7 @@ public final class CheckpointPlanner {
    *     the family when neither --model nor --sat-config does
    */
   public static CheckpointPlan plan(
-      String source, List<SourceFile> files, ConversionSettings settings, Optional<String> runModelConfig) {
+      String source, List<CheckpointIndex> files, ConversionSettings settings, Optional<String> runModelConfig) {
     return plan(source, files, settings, runModelConfig, null);
   }
 
@@ -63,17 +63,15 @@ public final class CheckpointPlanner {
    * As {@link #plan(String, List, ConversionSettings, Optional)}, recording {@code provenance} (when not
    * null) in every safetensors header and in the report.
    */
-  public static CheckpointPlan plan(String source, List<SourceFile> files, ConversionSettings settings,
+  public static CheckpointPlan plan(String source, List<CheckpointIndex> files, ConversionSettings settings,
       Optional<String> runModelConfig, Provenance provenance) {
     Optional<SatTrainingConfig> sat =
         Optional.ofNullable(settings.satConfigYaml()).map(y -> SatTrainingConfig.parse(y, "--sat-config"));
     double alpha = settings.loraAlpha() != null ? settings.loraAlpha()
         : sat.flatMap(SatTrainingConfig::lora).map(SatTrainingConfig.Lora::alpha).orElse(SatTrainingConfig.SAT_DEFAULT_LORA_ALPHA);
-    PlanOptions options = new PlanOptions(alpha, Map.of(), true)
-        .withModelDtype(settings.dtype()).withVaeDtype(settings.vaeDtype());
-    ConversionPlan mapping;
+    TensorMapping mapping;
     try {
-      mapping = ConversionPlanner.plan(RankMerger.merge(sourceTensors(files)).tensors(), options);
+      mapping = TensorMapper.map(RankMerger.merge(sourceTensors(files)).tensors(), alpha, dtypes(settings));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
@@ -155,10 +153,8 @@ public final class CheckpointPlanner {
     List<String> folders = new ArrayList<>();
     for (Component c : mapping.components()) {
       long limit = settings.maxShardBytes() > 0 ? settings.maxShardBytes() : c.defaultMaxShardBytes();
-      List<ShardPlan> planned = ShardPlanner.plan(mapping.outputs(c), c.fileStem(), limit);
-      for (ShardPlan p : planned) {
-        shards.add(new PlannedShard(c, p.fileName(), p.tensors(), p.bytes()));
-      }
+      List<PlannedShard> planned = ShardPlanner.plan(mapping.outputs(c), c, limit);
+      shards.addAll(planned);
       folders.add(c.folder());
       smallFiles.put(c.folder() + "/config.json", json(configs.get(c)));
       if (planned.size() > 1) {
@@ -240,7 +236,7 @@ public final class CheckpointPlanner {
    * Keys under no component prefix: an error listing them all unless --unknown-keys drop (the router
    * already dropped them, with the reason, in the plan). keep cannot place them anywhere.
    */
-  private static void requireNoUnroutedKeys(String source, ConversionPlan mapping, UnknownKeys policy) {
+  private static void requireNoUnroutedKeys(String source, TensorMapping mapping, UnknownKeys policy) {
     List<String> keys = mapping.unroutedKeys();
     if (keys.isEmpty() || policy == UnknownKeys.DROP) {
       return;
@@ -253,7 +249,7 @@ public final class CheckpointPlanner {
   }
 
   private static Detection detect(
-      String source, ConversionPlan mapping, Optional<ModelFamily> requested, Optional<SatTrainingConfig> sat) {
+      String source, TensorMapping mapping, Optional<ModelFamily> requested, Optional<SatTrainingConfig> sat) {
     try {
       return ModelDetector.detect(shapes(mapping.outputs(Component.TRANSFORMER)), requested, sat);
     } catch (IllegalArgumentException e) {
@@ -269,7 +265,7 @@ public final class CheckpointPlanner {
    * The tensors every model-parallel rank of the checkpoint holds in full, to be checked equal with
    * {@link org.sat2diffusers.transforms.parallel.ReplicaCheck} before converting (empty for one rank).
    */
-  public static List<ReplicatedTensor> replicatedTensors(String source, List<SourceFile> files) {
+  public static List<ReplicatedTensor> replicatedTensors(String source, List<CheckpointIndex> files) {
     try {
       return RankMerger.merge(sourceTensors(files)).replicated();
     } catch (IllegalArgumentException e) {
@@ -277,9 +273,9 @@ public final class CheckpointPlanner {
     }
   }
 
-  private static List<SourceTensor> sourceTensors(List<SourceFile> files) {
+  private static List<SourceTensor> sourceTensors(List<CheckpointIndex> files) {
     List<SourceTensor> out = new ArrayList<>();
-    for (SourceFile f : files) {
+    for (CheckpointIndex f : files) {
       for (TensorRecord t : f.tensors()) {
         out.add(new SourceTensor(f.path(), t));
       }
@@ -287,7 +283,7 @@ public final class CheckpointPlanner {
     return out;
   }
 
-  private static boolean hasOutput(ConversionPlan plan, Component c, String name) {
+  private static boolean hasOutput(TensorMapping plan, Component c, String name) {
     return plan.outputs(c).stream().anyMatch(t -> t.name().equals(name));
   }
 
@@ -299,10 +295,23 @@ public final class CheckpointPlanner {
     return shapes;
   }
 
-  private static String index(List<ShardPlan> shards) {
+  /** Per component, the dtype its floating-point tensors are cast to ({@code --dtype}, {@code --vae-dtype}); absent keeps. */
+  private static Map<Component, Dtype> dtypes(ConversionSettings settings) {
+    Map<Component, Dtype> dtypes = new EnumMap<>(Component.class);
+    if (settings.dtype() != null) {
+      dtypes.put(Component.TRANSFORMER, settings.dtype());
+      dtypes.put(Component.TEXT_ENCODER, settings.dtype());
+    }
+    if (settings.vaeDtype() != null) {
+      dtypes.put(Component.VAE, settings.vaeDtype());
+    }
+    return dtypes;
+  }
+
+  private static String index(List<PlannedShard> shards) {
     Map<String, String> weightMap = new LinkedHashMap<>();
     long total = 0;
-    for (ShardPlan s : shards) {
+    for (PlannedShard s : shards) {
       for (OutputTensor t : s.tensors()) {
         weightMap.put(t.name(), s.fileName());
         total += t.byteLength();

@@ -6,14 +6,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.LoraMode;
-import org.sat2diffusers.transforms.lora.LoraGroup;
+import org.sat2diffusers.transforms.records.LoraGroup;
 import org.sat2diffusers.transforms.model.Detection;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
-import org.sat2diffusers.transforms.plan.Disposition;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.shard.PlannedShard;
+import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * {@code conversion_report.json}: the source files, what became of every source key and by which
@@ -38,19 +40,20 @@ public final class ConversionReport {
 
   static String planned(
       String source,
-      List<SourceFile> files,
+      List<CheckpointIndex> files,
       ConversionSettings settings,
       double loraAlpha,
       Detection detection,
       List<String> warnings,
-      ConversionPlan mapping,
+      TensorMapping mapping,
       List<PlannedShard> shards,
       List<String> fromBase) {
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("source", source);
     List<Object> sourceFiles = new ArrayList<>();
-    for (SourceFile f : files) {
-      sourceFiles.add(map("path", f.path(), "wrapper", f.wrapper(), "tensors", f.tensors().size()));
+    for (CheckpointIndex f : files) {
+      sourceFiles.add(map("path", f.path(), "wrapper", f.wrapperKey() == null ? "" : f.wrapperKey(),
+          "tensors", f.tensors().size()));
     }
     report.put("source_files", sourceFiles);
     report.put("model", map("family", detection.family().cliName(), "reason", detection.reason()));
@@ -145,7 +148,7 @@ public final class ConversionReport {
     return PythonJson.dumps(report, false) + "\n";
   }
 
-  private static Map<String, Object> components(ConversionPlan mapping, List<PlannedShard> shards) {
+  private static Map<String, Object> components(TensorMapping mapping, List<PlannedShard> shards) {
     Map<String, Object> out = new LinkedHashMap<>();
     for (Component c : mapping.components()) {
       List<OutputTensor> tensors = mapping.outputs(c);
@@ -167,7 +170,7 @@ public final class ConversionReport {
     return out;
   }
 
-  private static List<Object> dtypeChanges(ConversionPlan mapping) {
+  private static List<Object> dtypeChanges(TensorMapping mapping) {
     List<Object> out = new ArrayList<>();
     for (Component c : mapping.components()) {
       for (OutputTensor t : mapping.outputs(c)) {
