@@ -36,13 +36,6 @@ public record CheckpointPlan(
     baseComponents = List.copyOf(baseComponents);
   }
 
-  /** A plan that takes nothing from a base pipeline. */
-  public CheckpointPlan(
-      Detection detection, TensorMapping mapping, List<PlannedShard> shards, Map<String, String> smallFiles,
-      List<String> componentFolders, Map<String, String> shardMetadata, String reportJson) {
-    this(detection, mapping, shards, smallFiles, componentFolders, shardMetadata, reportJson, List.of());
-  }
-
   /** The header metadata of {@code shard}: the checkpoint's, plus the file's own (the adapter's config). */
   public Map<String, String> metadata(PlannedShard shard) {
     Map<String, String> all = new LinkedHashMap<>(shardMetadata);
