@@ -2,21 +2,18 @@ package org.sat2diffusers.pipeline.run;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.io.torch.CheckpointIndex;
-import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.steps.ErrorText;
-import org.sat2diffusers.pipeline.steps.PlanConversions;
-import org.sat2diffusers.pipeline.steps.RunModelConfigFile;
-import org.sat2diffusers.io.storage.SourceOpener;
+import org.sat2diffusers.pipeline.steps.PlanCheckpoint;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
-import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 
 /**
- * Everything a conversion does up to writing: index every file (zip directory and data.pkl only),
- * detect, map, group LoRA, check the schema, plan shards; then stop. Runs in the driver with the
- * same planner the pipeline uses, so the plan is what a real run writes.
+ * Everything a conversion does up to writing, in the driver, with the functions the pipeline's steps
+ * use ({@link PlanCheckpoint}): index every file (zip directory and data.pkl only), plan; then stop.
+ * The plan is therefore the one a real run writes. Reading no tensor bytes, it leaves the checks that
+ * need them ({@link CheckpointPlan#replicaChecks}) to the conversion, and its plan lists them.
  */
 public final class DryRun {
   /** One checkpoint's plan, or why it cannot be converted. */
@@ -34,13 +31,10 @@ public final class DryRun {
       try {
         List<CheckpointIndex> files = new ArrayList<>();
         for (String file : job.files()) {
-          try (RandomAccessInput in = opener.open(file)) {
-            files.add(new TorchCheckpointReader().index(in));
-          }
+          files.add(PlanCheckpoint.index(file, opener));
         }
-        CheckpointJob fingerprinted = ConversionRun.fingerprinted(job); // the provenance a real run records
-        out.add(new Planned(job, CheckpointPlanner.plan(job.source(), files, job.settings(), RunModelConfigFile.read(job),
-            PlanConversions.provenance(fingerprinted)), null));
+        // fingerprinted as a real run's jobs are, for the provenance it records
+        out.add(new Planned(job, PlanCheckpoint.plan(ConversionRun.fingerprinted(job), files), null));
       } catch (Exception e) {
         out.add(new Planned(job, null, ErrorText.of(e)));
       }

@@ -14,10 +14,8 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
-import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointIndexAvro;
@@ -62,8 +60,8 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
     @ProcessElement
     public void process(@Element KV<String, String> job, MultiOutputReceiver out, PipelineOptions options) {
       String file = job.getValue();
-      try (RandomAccessInput in = RandomAccessInputs.open(file)) {
-        CheckpointIndex index = new TorchCheckpointReader().index(in);
+      try {
+        CheckpointIndex index = PlanCheckpoint.index(file, RandomAccessInputs::open);
         files.inc();
         tensors.inc(index.tensors().size());
         LOG.debug("indexed {}: {} tensors under '{}'", file, index.tensors().size(), index.wrapperKey());

@@ -26,18 +26,16 @@ import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
 import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
-import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.shard.PlannedShard;
-import org.sat2diffusers.transforms.convert.Provenance;
-import org.sat2diffusers.transforms.parallel.ReplicaCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per checkpoint, from its tensor records: merge model-parallel ranks, detect the model, map every
- * key, group LoRA, check the Diffusers schema, plan the shards; then check that the ranks agree on
- * the tensors each holds in full (the only tensor bytes planning reads). Emits one task per shard file and one summary for finalizing;
- * a checkpoint that cannot be planned becomes an outcome and writes nothing.
+ * Per checkpoint, from its tensor records: the plan ({@link PlanCheckpoint#plan}: merge
+ * model-parallel ranks, map every key, detect the model, check the Diffusers schema, plan the shards),
+ * then the checks that need tensor bytes ({@link PlanCheckpoint#checkBytes}: the ranks agree on the
+ * tensors each holds in full). Emits one task per shard file and one summary for finalizing; a
+ * checkpoint that cannot be planned becomes an outcome and writes nothing.
  */
 public class PlanConversions extends PTransform<PCollection<KV<String, CheckpointIndex>>, PCollectionTuple> {
   public static final TupleTag<ShardTask> SHARDS = new TupleTag<>() {};
@@ -62,11 +60,6 @@ public class PlanConversions extends PTransform<PCollection<KV<String, Checkpoin
     return planned;
   }
 
-  /** What every header and the report record of where the job's output comes from. */
-  public static Provenance provenance(CheckpointJob job) {
-    return new Provenance(Version.current(), job.source(), job.iteration(), job.fingerprints());
-  }
-
   static class PlanFn extends DoFn<KV<String, Iterable<CheckpointIndex>>, ShardTask> {
     private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
     private final Counter planned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_PLANNED);
@@ -89,10 +82,8 @@ public class PlanConversions extends PTransform<PCollection<KV<String, Checkpoin
       }
       CheckpointPlan plan;
       try {
-        List<CheckpointIndex> files = job.files().stream().map(byFile::get).toList();
-        plan = CheckpointPlanner.plan(
-            job.source(), files, job.settings(), RunModelConfigFile.read(job), provenance(job));
-        ReplicaCheck.verify(CheckpointPlanner.replicatedTensors(job.source(), files), RandomAccessInputs::open);
+        plan = PlanCheckpoint.plan(job, job.files().stream().map(byFile::get).toList());
+        PlanCheckpoint.checkBytes(plan, RandomAccessInputs::open);
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
         return;

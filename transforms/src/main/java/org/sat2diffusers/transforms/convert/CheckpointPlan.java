@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.model.Detection;
+import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
 import org.sat2diffusers.transforms.records.TensorMapping;
 import org.sat2diffusers.transforms.shard.PlannedShard;
 
@@ -18,6 +19,9 @@ import org.sat2diffusers.transforms.shard.PlannedShard;
  * @param shardMetadata string metadata for every safetensors header
  * @param reportJson the conversion report, without what only writing can tell (sizes, checksums)
  * @param baseComponents component folders taken whole from the base pipeline ({@code --base-pipeline})
+ * @param replicaChecks the checks that need tensor bytes, which planning does not read, and the
+ *     conversion still makes before writing: the tensors every model-parallel rank holds in full,
+ *     whose copies must be equal (empty for one rank)
  */
 public record CheckpointPlan(
     Detection detection,
@@ -27,13 +31,15 @@ public record CheckpointPlan(
     List<String> componentFolders,
     Map<String, String> shardMetadata,
     String reportJson,
-    List<String> baseComponents) {
+    List<String> baseComponents,
+    List<ReplicatedTensor> replicaChecks) {
   public CheckpointPlan {
     shards = List.copyOf(shards);
     smallFiles = Map.copyOf(smallFiles);
     componentFolders = List.copyOf(componentFolders);
     shardMetadata = Map.copyOf(shardMetadata);
     baseComponents = List.copyOf(baseComponents);
+    replicaChecks = List.copyOf(replicaChecks);
   }
 
   /** The header metadata of {@code shard}: the checkpoint's, plus the file's own (the adapter's config). */

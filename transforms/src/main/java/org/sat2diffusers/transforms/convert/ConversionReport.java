@@ -38,7 +38,8 @@ public final class ConversionReport {
 
   private ConversionReport() {}
 
-  static String planned(
+  /** The planned report as a value (sections may be added to it); {@link #json} serializes it. */
+  static Map<String, Object> planned(
       String source,
       List<CheckpointIndex> files,
       ConversionSettings settings,
@@ -75,19 +76,13 @@ public final class ConversionReport {
     report.put("lora_groups", loraGroups(mapping.loraGroups()));
     report.put("dtype_changes", dtypeChanges(mapping));
     report.put("source_keys", dispositions(mapping.dispositions()));
-    report.put("planned_at", Instant.now().toString());
-    return PythonJson.dumps(report, false);
+    return report;
   }
 
-  /** The planned report with {@code sections} added before its timestamp. */
-  static String withSections(String plannedJson, Map<String, Object> sections) {
-    if (sections.isEmpty()) {
-      return plannedJson;
-    }
-    Map<String, Object> report = parse(plannedJson);
-    Object plannedAt = report.remove("planned_at");
-    report.putAll(sections);
-    report.put("planned_at", plannedAt);
+  /** The planned report, stamped with the time of planning, as JSON: serialized once, here. */
+  static String json(Map<String, Object> planned) {
+    Map<String, Object> report = new LinkedHashMap<>(planned);
+    report.put("planned_at", Instant.now().toString());
     return PythonJson.dumps(report, false);
   }
 

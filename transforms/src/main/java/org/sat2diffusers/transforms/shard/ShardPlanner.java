@@ -1,7 +1,10 @@
 package org.sat2diffusers.transforms.shard;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.sat2diffusers.io.safetensors.ShardIndex;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.records.OutputTensor;
 
@@ -58,5 +61,18 @@ public final class ShardPlanner {
       out.add(new PlannedShard(component, name, shard));
     }
     return out;
+  }
+
+  /** The {@code .safetensors.index.json} of a component's shards: each tensor's file, and the tensors' total bytes. */
+  public static ShardIndex index(List<PlannedShard> shards) {
+    Map<String, String> weightMap = new LinkedHashMap<>();
+    long total = 0;
+    for (PlannedShard s : shards) {
+      for (OutputTensor t : s.tensors()) {
+        weightMap.put(t.name(), s.fileName());
+        total += t.byteLength();
+      }
+    }
+    return new ShardIndex(total, weightMap);
   }
 }
