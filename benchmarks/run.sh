@@ -128,7 +128,7 @@ kernel() {
   local cp="$ROOT/transforms/target/test-classes:$ROOT/transforms/target/classes:$ROOT/io/target/classes:$(cat "$cp_file")"
   java -cp "$cp" org.sat2diffusers.transforms.lora.LoraKernelBenchmark
   if [ -d "$OPENBLAS_DIR" ]; then
-    java -Ddev.ludovic.netlib.blas.nativeLib=none.so -cp "$cp" org.sat2diffusers.transforms.lora.LoraKernelBenchmark 2>/dev/null \
+    java -Dsat2diffusers.blas=java -cp "$cp" org.sat2diffusers.transforms.lora.LoraKernelBenchmark 2>/dev/null \
       | sed 's/^/(native BLAS off) /'
   fi
   LD_LIBRARY_PATH="$OPENBLAS_DIR" "$PY" - <<'EOF'

@@ -12,7 +12,8 @@ import org.apache.beam.sdk.coders.Coder;
 /**
  * A written shard: its size and a digest ({@code crc32c} or {@code sha256}) of its header and of
  * each tensor (together they cover every byte), for the index, the report and verification, and
- * (with --check-finite) the tensors holding NaN or infinity, as {@code "nan,inf"} counts.
+ * (with --check-finite) the tensors holding NaN or infinity, as {@code "nan,inf"} counts, and the
+ * BLAS that multiplied its LoRA products ({@code ""} when it merged none).
  */
 public record ShardResult(
     String checkpointId,
@@ -21,7 +22,8 @@ public record ShardResult(
     String digest,
     String headerDigest,
     Map<String, String> tensorDigests,
-    Map<String, String> nonFinite) {
+    Map<String, String> nonFinite,
+    String loraBlas) {
   static final Schema SCHEMA =
       SchemaBuilder.record("ShardResult")
           .namespace("org.sat2diffusers")
@@ -33,6 +35,7 @@ public record ShardResult(
           .requiredString("headerDigest")
           .name("tensorDigests").type().map().values().stringType().noDefault()
           .name("nonFinite").type().map().values().stringType().mapDefault(Map.of())
+          .name("loraBlas").type().stringType().stringDefault("")
           .endRecord();
 
   public ShardResult {
@@ -53,6 +56,7 @@ public record ShardResult(
     r.put("headerDigest", s.headerDigest());
     r.put("tensorDigests", s.tensorDigests());
     r.put("nonFinite", s.nonFinite());
+    r.put("loraBlas", s.loraBlas());
     return r;
   }
 
@@ -64,6 +68,7 @@ public record ShardResult(
         AvroFields.string(r, "digest"),
         AvroFields.string(r, "headerDigest"),
         AvroFields.stringMap(r, "tensorDigests"),
-        AvroFields.stringMap(r, "nonFinite"));
+        AvroFields.stringMap(r, "nonFinite"),
+        AvroFields.string(r, "loraBlas"));
   }
 }

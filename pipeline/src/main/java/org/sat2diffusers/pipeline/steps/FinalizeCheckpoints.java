@@ -149,7 +149,7 @@ public class FinalizeCheckpoints
       for (ShardResult r : results) {
         files.add(new ConversionReport.WrittenFile(
             r.path().substring(staging.length() + 1), r.bytes(), r.digest(), r.headerDigest(), r.tensorDigests(),
-            r.nonFinite()));
+            r.nonFinite(), r.loraBlas()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
       StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked));

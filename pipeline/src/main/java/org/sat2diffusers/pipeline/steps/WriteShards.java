@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
@@ -28,6 +29,7 @@ import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.pipeline.write.ShardFileWriter;
 import org.sat2diffusers.pipeline.write.ShardWriteOptions;
 import org.sat2diffusers.pipeline.write.ShardWriter;
+import org.sat2diffusers.transforms.lora.LoraMergeKernel;
 import org.sat2diffusers.transforms.records.OutputTensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +59,7 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
     private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
     /** A failed write (a broken connection, a full disk that another job frees) is tried this often in all. */
     private static final int ATTEMPTS = 3;
+    private static final AtomicBoolean BLAS_LOGGED = new AtomicBoolean();
     private final Counter shards = Metrics.counter(RunCounters.NAMESPACE, RunCounters.SHARDS_WRITTEN);
     private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
     private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
@@ -116,7 +119,19 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(), new ShardResult(task.checkpointId(), task.path(),
           written.fileBytes(), digest.label(), written.headerDigest(),
-          written.tensorDigests(), nonFinite)));
+          written.tensorDigests(), nonFinite, loraBlas(task))));
+    }
+
+    /** The BLAS that multiplied this shard's LoRA products (logged once per worker), or "" when none did. */
+    private static String loraBlas(ShardTask task) {
+      if (task.tensors().stream().noneMatch(t -> t.lora() != null)) {
+        return "";
+      }
+      String blas = LoraMergeKernel.implementation();
+      if (BLAS_LOGGED.compareAndSet(false, true)) {
+        LOG.debug("LoRA merges multiply with {}", blas);
+      }
+      return blas;
     }
   }
 }

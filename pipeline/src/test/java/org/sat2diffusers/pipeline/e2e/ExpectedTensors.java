@@ -19,7 +19,7 @@ import org.sat2diffusers.transforms.records.Component;
  * key with dtype, shape and the sha256 of its bytes; LoRA-merged keys also carry their bytes
  * ({@code b64}) and may differ from them by one unit in the last place (summation order).
  */
-final class ExpectedTensors {
+public final class ExpectedTensors {
   private ExpectedTensors() {}
 
   /** The components the manifest describes. */
@@ -29,7 +29,7 @@ final class ExpectedTensors {
   }
 
   /** Every difference between the converted folder and the manifest; empty when they match. */
-  static List<String> mismatches(Path output, Path manifest) throws IOException {
+  public static List<String> mismatches(Path output, Path manifest) throws IOException {
     JsonNode expected = TestData.json(manifest);
     List<String> problems = new ArrayList<>();
     for (Component c : components(manifest)) {

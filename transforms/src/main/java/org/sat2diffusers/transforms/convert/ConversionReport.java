@@ -31,10 +31,11 @@ public final class ConversionReport {
    *     {@code header_<digest>} and {@code tensor_<digest>}
    * @param headerDigest of the file's header bytes; with the tensors' digests they cover every byte
    * @param nonFinite with --check-finite: each tensor holding NaN or infinity, as {@code "nan,inf"}
+   * @param loraBlas the BLAS that multiplied the file's LoRA products, or "" when it has none
    */
   public record WrittenFile(
       String path, long bytes, String digest, String headerDigest, Map<String, String> tensorDigests,
-      Map<String, String> nonFinite) {}
+      Map<String, String> nonFinite, String loraBlas) {}
 
   private ConversionReport() {}
 
@@ -116,7 +117,8 @@ public final class ConversionReport {
   }
 
   /**
-   * The planned report plus the files as written, and when.
+   * The planned report plus the files as written, and when; the provenance gains
+   * {@code lora_merge_blas}, the BLAS that multiplied LoRA products (when any were merged).
    *
    * @param finiteChecked whether the written tensors were checked for NaN and infinity (--check-finite):
    *     then each file lists the tensors holding any, with their counts
@@ -136,6 +138,12 @@ public final class ConversionReport {
         file.put("non_finite", counts);
       }
       files.add(file);
+    }
+    List<String> blas = written.stream().map(WrittenFile::loraBlas).filter(b -> !b.isEmpty()).distinct().sorted().toList();
+    if (!blas.isEmpty()) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> provenance = (Map<String, Object>) report.computeIfAbsent("provenance", k -> new LinkedHashMap<>());
+      provenance.put("lora_merge_blas", String.join("; ", blas));
     }
     report.put("finite_check", finiteChecked);
     report.put("written_files", files);

@@ -1,22 +1,16 @@
 package org.sat2diffusers.transforms.lora;
 
-import dev.ludovic.netlib.blas.BLAS;
-
 /**
  * The arithmetic of a LoRA merge on a block of rows, all in fp32: {@code W += (B @ A) * scale}.
  * The product is accumulated in fp32 by BLAS {@code sgemm} (alpha 1, beta 0), then scaled, then
  * added (three separately rounded fp32 steps, as torch does them); the caller rounds the result
  * once to the output dtype. Only the summation order inside the product is BLAS's own.
  *
- * <p>BLAS is dev.ludovic.netlib's: native OpenBLAS ({@code libopenblas.so.0}) through JNI when it is
- * installed, else its Java implementation. The reference {@code libblas.so.3} is skipped on purpose:
- * it is slower than the Java path. Setting {@code -Ddev.ludovic.netlib.blas.nativeLib} or
- * {@code nativeLibPath} picks another native library.
+ * <p>BLAS is dev.ludovic.netlib's: native OpenBLAS ({@code libopenblas.so.0}) through JNI when it
+ * loads, else its Java implementation ({@link BlasChoice}). The reference {@code libblas.so.3} is
+ * skipped on purpose: it is slower than the Java path.
  */
 public final class LoraMergeKernel {
-  private static final String NATIVE_LIB = "dev.ludovic.netlib.blas.nativeLib";
-  private static final String NATIVE_LIB_PATH = "dev.ludovic.netlib.blas.nativeLibPath";
-
   private LoraMergeKernel() {}
 
   /**
@@ -39,7 +33,7 @@ public final class LoraMergeKernel {
     for (int first = 0; first < rows; first += step) {
       int n = Math.min(step, rows - first);
       // Row-major P[n, cols] = B[n, r] @ A[r, cols] is column-major P^T = A^T @ B^T: same arrays, no copies.
-      Blas.INSTANCE.sgemm("N", "N", cols, n, rank, 1f, a, 0, cols, b, (firstBRow + first) * rank, rank,
+      Blas.CHOICE.blas().sgemm("N", "N", cols, n, rank, 1f, a, 0, cols, b, (firstBRow + first) * rank, rank,
           0f, product, 0, cols);
       int base = first * cols;
       for (int j = 0, count = n * cols; j < count; j++) {
@@ -48,20 +42,16 @@ public final class LoraMergeKernel {
     }
   }
 
-  /** Which BLAS runs the products (e.g. JNIBLAS for native OpenBLAS, VectorBLAS or Java11BLAS otherwise). */
+  /**
+   * Which BLAS runs the products and why: e.g. {@code JNIBLAS (native /usr/lib/.../libopenblas.so.0)},
+   * or {@code Java11BLAS (Java: libopenblas.so.0 was not found; ...)}. Chooses it on the first call.
+   */
   public static String implementation() {
-    return Blas.INSTANCE.getClass().getSimpleName();
+    return Blas.CHOICE.description();
   }
 
-  /** Loaded on first use, after the native library choice is made. */
+  /** Chosen on first use (class initialization runs it once per JVM). */
   private static final class Blas {
-    static final BLAS INSTANCE = load();
-
-    private static BLAS load() {
-      if (System.getProperty(NATIVE_LIB) == null && System.getProperty(NATIVE_LIB_PATH) == null) {
-        System.setProperty(NATIVE_LIB, "libopenblas.so.0");
-      }
-      return BLAS.getInstance();
-    }
+    static final BlasChoice CHOICE = BlasChoice.fromSystemProperties();
   }
 }
