@@ -1,8 +1,10 @@
 package org.sat2diffusers.pipeline.records;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
@@ -26,7 +28,8 @@ public record ShardTask(String checkpointId, String path, Map<String, String> me
           .endRecord();
 
   public ShardTask {
-    metadata = Map.copyOf(metadata);
+    // sorted: the header's bytes must not depend on a map's iteration order (Map.copyOf's changes per JVM)
+    metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
     tensors = List.copyOf(tensors);
   }
 

@@ -54,6 +54,16 @@ class RecordCodersTest {
     assertEquals(task, roundTrip(ShardTask.coder(), task));
   }
 
+  /** The header metadata's order is the header's bytes: sorted by key, whatever map it came in and through the shuffle. */
+  @Test
+  void shardTaskMetadataIsInKeyOrder() throws Exception {
+    ShardTask task = new ShardTask("ckpt-1", "/out/.tmp/transformer/pytorch_lora_weights.safetensors",
+        Map.of("sat2diffusers", "{}", "lora_adapter_metadata", "{}", "a", "1"), List.of());
+    List<String> sorted = List.of("a", "lora_adapter_metadata", "sat2diffusers");
+    assertEquals(sorted, List.copyOf(task.metadata().keySet()));
+    assertEquals(sorted, List.copyOf(roundTrip(ShardTask.coder(), task).metadata().keySet()));
+  }
+
   @Test
   void shardResultKeepsChecksums() throws Exception {
     ShardResult result = new ShardResult("ckpt-1", "/out/x.safetensors", 4242, "crc32c", "ab12",
