@@ -2,7 +2,8 @@
 """Writes the corpus of broken and hostile inputs in this folder (testdata/bad/).
 
 Run with Debian's python3 (real torch 1.13): /usr/bin/python3 testdata/bad/make_bad.py
-The output is deterministic; the files are committed. Every file must be refused by
+The output is deterministic (but for not-a-zip-legacy-torch.pt: torch's legacy format records
+object ids; any run's copy is an equally good case); the files are committed. Every file must be refused by
 `sat2diffusers inspect` and `convert` (and `verify`, for the safetensors ones) with a one-line
 error naming the file and the problem, a non-zero exit code and no commit marker.
 MANIFEST.txt lists each file with what is wrong with it.
@@ -157,6 +158,19 @@ def torch_cases():
     out("pickle-protocol0-posix-system.pt", torch_zip(
         b"(dp0\nVmodule\np1\n(dp2\nV" + KEY.encode() + b"\np3\ncposix\nsystem\np4\n(Vid\np5\ntp6\nRp7\nss.", {}),
         "a protocol-0 pickle calling posix.system inside the state dict")
+
+    # torch.storage._load_from_bytes(b) runs torch.load(BytesIO(b)): a second, unrestricted unpickle
+    # (what plain pickle makes of a storage). Hostile outside the state dict too, where other
+    # unknown objects are kept as inert data.
+    nested = pickle.dumps(Call(os.system, "touch /tmp/sat2diffusers-pwned"), protocol=2)
+    good = Tensor(Storage(torch.HalfStorage, "0", 32), 0, [8, 4], [4, 1])
+    out("pickle-load-from-bytes-optimizer.pt", torch_zip(torch_pickle({
+        "module": collections.OrderedDict([(KEY, good)]),
+        "optimizer": Call(torch.storage._load_from_bytes, nested)}), {"0": b"\0" * 64}),
+        "beside a valid state dict, the optimizer state is torch.storage._load_from_bytes(a pickle calling os.system)")
+    out("pickle-load-from-bytes-value.pt", torch_zip(torch_pickle({"module": collections.OrderedDict(
+        [(KEY, Call(torch.storage._load_from_bytes, nested))])}), {}),
+        "a state dict value is torch.storage._load_from_bytes(a pickle calling os.system)")
 
     # lying tensors and storages
     out("billion-element-tensor.pt", one_tensor([1000000000], [1], 1000000000, b"\0" * 16),

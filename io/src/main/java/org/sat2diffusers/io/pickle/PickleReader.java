@@ -46,6 +46,21 @@ public final class PickleReader {
   private static final Set<String> CODE_RUNNING_BUILTINS = Set.of(
       "eval", "exec", "execfile", "compile", "open", "file", "input", "getattr", "setattr", "delattr",
       "__import__", "globals", "locals", "vars", "breakpoint", "apply", "reload", "memoryview");
+  /**
+   * Modules (and everything below them) that load, compile or unpickle what they are given, inside
+   * packages whose other globals are harmless; torch.serialization covers torch.load.
+   */
+  private static final Set<String> CODE_RUNNING_SUBMODULES = Set.of(
+      "torch.serialization", "torch.jit", "torch.hub", "torch.package", "torch.utils.cpp_extension",
+      "numpy.lib.npyio", "dill", "cloudpickle", "joblib", "types");
+  /**
+   * Single globals that unpickle their argument with no restriction. torch.storage._load_from_bytes
+   * is what a storage pickled outside torch.save calls: torch.load(BytesIO(arg)), a second pickle
+   * that CPython would load with every global allowed.
+   */
+  private static final Set<String> CODE_RUNNING_GLOBALS = Set.of(
+      "torch.storage._load_from_bytes", "torch.load", "numpy.load", "numpy.loads",
+      "numpy.core.multiarray.loads", "pandas.read_pickle", "pandas.io.pickle.read_pickle");
 
   private final byte[] data;
   private final String source;
@@ -189,12 +204,24 @@ public final class PickleReader {
   private PickleGlobal global(String module, String name) throws PickleException {
     String root = module.contains(".") ? module.substring(0, module.indexOf('.')) : module;
     boolean builtin = root.equals("builtins") || root.equals("__builtin__");
-    if (CODE_RUNNING_MODULES.contains(root) || (builtin && CODE_RUNNING_BUILTINS.contains(name))) {
+    if (CODE_RUNNING_MODULES.contains(root) || (builtin && CODE_RUNNING_BUILTINS.contains(name))
+        || CODE_RUNNING_GLOBALS.contains(module + "." + name) || inCodeRunningSubmodule(module)) {
       throw error(
           "refers to " + module + "." + name + ", which can run code: refusing this pickle (nothing was"
               + " executed)");
     }
     return new PickleGlobal(module, name);
+  }
+
+  private static boolean inCodeRunningSubmodule(String module) {
+    for (String m = module; ; m = m.substring(0, m.lastIndexOf('.'))) {
+      if (CODE_RUNNING_SUBMODULES.contains(m)) {
+        return true;
+      }
+      if (!m.contains(".")) {
+        return false;
+      }
+    }
   }
 
   private Object call(Object callable, Object args) throws PickleException {

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.beam.sdk.io.FileSystems;
-import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.storage.TreeListing;
 
 /**
  * Finds every SAT run below a folder from one recursive listing (on object stores a single prefix
@@ -24,8 +24,16 @@ public final class SatDiscovery {
 
   /** The runs below {@code root} (the root itself included), ordered by relative path. */
   public static List<SatRun> discover(String root) throws IOException {
+    return discover(root, TreeListing.DEFAULT_MAX_DEPTH);
+  }
+
+  /**
+   * The runs below {@code root} in folders at most {@code maxDepth} levels down; symbolic links are
+   * followed, but no real folder is searched twice (see {@link TreeListing}).
+   */
+  public static List<SatRun> discover(String root, int maxDepth) throws IOException {
     String prefix = directoryPrefix(root);
-    return runs(prefix, StorageFiles.list(prefix + "**"));
+    return runs(prefix, TreeListing.files(prefix, maxDepth));
   }
 
   /**

@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.storage.TreeListing;
 
 /**
  * Finds the checkpoint files behind a path, following SAT's {@code training/model_io.py} layout:
@@ -57,7 +58,7 @@ public final class SatLayout {
       return Optional.empty();
     }
     String prefix = SatDiscovery.directoryPrefix(dir);
-    List<String> files = StorageFiles.list(prefix + "**");
+    List<String> files = TreeListing.files(prefix, TreeListing.DEFAULT_MAX_DEPTH);
     boolean iterationFolder = files.stream()
         .anyMatch(f -> f.lastIndexOf('/') == prefix.length() - 1 && f.endsWith("_model_states.pt"));
     if (iterationFolder) {

@@ -57,7 +57,10 @@ public final class StorageFiles {
     return List.of(glob);
   }
 
-  /** Size, modification time and store checksum of one file; a missing file is an error naming it. */
+  /**
+   * Size, modification time and store checksum (S3: the ETag; local and HDFS: none) of one file; a
+   * missing file is an error naming it. Checkpoints: see {@code CheckpointFingerprints}.
+   */
   public static FileFingerprint fingerprint(String file) throws IOException {
     try {
       MatchResult.Metadata m = FileSystems.matchSingleFileSpec(file);

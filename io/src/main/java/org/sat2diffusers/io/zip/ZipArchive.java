@@ -45,13 +45,15 @@ public final class ZipArchive {
   private final RandomAccessInput in;
   private final String topFolder;
   private final long centralDirectoryOffset;
+  private final long centralDirectorySize;
   private final Map<String, ZipEntryInfo> entries;
 
-  private ZipArchive(
-      RandomAccessInput in, String topFolder, long centralDirectoryOffset, Map<String, ZipEntryInfo> entries) {
+  private ZipArchive(RandomAccessInput in, String topFolder, long centralDirectoryOffset, long centralDirectorySize,
+      Map<String, ZipEntryInfo> entries) {
     this.in = in;
     this.topFolder = topFolder;
     this.centralDirectoryOffset = centralDirectoryOffset;
+    this.centralDirectorySize = centralDirectorySize;
     this.entries = entries;
   }
 
@@ -110,11 +112,16 @@ public final class ZipArchive {
     Map<String, ZipEntryInfo> entries = parseCentralDirectory(in.path(), cd, (int) entryCount, cdOffset);
     checkNoOverlap(in.path(), entries.values());
     String top = topFolder(in.path(), entries);
-    return new ZipArchive(in, top, cdOffset, Collections.unmodifiableMap(entries));
+    return new ZipArchive(in, top, cdOffset, cdSize, Collections.unmodifiableMap(entries));
   }
 
   public String path() {
     return in.path();
+  }
+
+  /** Where the central directory is (at most {@link #MAX_CENTRAL_DIRECTORY_BYTES}). */
+  public ByteRange centralDirectory() {
+    return new ByteRange(path(), centralDirectoryOffset, centralDirectorySize);
   }
 
   /** The folder every entry is under, e.g. {@code mp_rank_00_model_states} (no slash). */

@@ -81,6 +81,37 @@ class PickleReaderTest {
     assertFalse(Files.exists(marker));
   }
 
+  /**
+   * torch.storage._load_from_bytes(b) is torch.load(BytesIO(b)): a nested pickle loaded with every
+   * global allowed. Refused where it is named, by GLOBAL or STACK_GLOBAL, before any call.
+   */
+  @Test
+  void globalsThatUnpickleTheirArgumentAreRefused() {
+    for (String[] g : new String[][] {
+        {"torch.storage", "_load_from_bytes"}, {"torch", "load"}, {"torch.serialization", "load"},
+        {"torch.jit._serialization", "load"}, {"numpy", "load"}, {"types", "FunctionType"}}) {
+      String qualified = g[0] + "." + g[1];
+      PickleException byGlobal = assertThrows(PickleException.class,
+          () -> pickle().global(g[0], g[1]).op('.').read(), qualified);
+      assertEquals("test.pkl at byte 2: refers to " + qualified + ", which can run code: refusing this pickle"
+          + " (nothing was executed)", byGlobal.getMessage());
+      PickleException byStackGlobal = assertThrows(PickleException.class,
+          () -> pickle().unicode(g[0]).unicode(g[1]).op(0x93, '.').read(), qualified);
+      assertTrue(byStackGlobal.getMessage().contains("refers to " + qualified + ", which can run code"),
+          byStackGlobal.getMessage());
+    }
+  }
+
+  /** The torch globals a real checkpoint names stay readable. */
+  @Test
+  void torchRebuildGlobalsAreNotRefused() throws PickleException {
+    for (String[] g : new String[][] {
+        {"torch._utils", "_rebuild_tensor_v2"}, {"torch", "HalfStorage"}, {"torch.storage", "TypedStorage"},
+        {"numpy.core.multiarray", "_reconstruct"}}) {
+      assertEquals(new PickleGlobal(g[0], g[1]), pickle().global(g[0], g[1]).op('.').read());
+    }
+  }
+
   @Test
   void orderedDictKeepsInsertionOrder() throws PickleException {
     Object value = pickle().global("collections", "OrderedDict").op(')', 'R', '(')

@@ -8,8 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.storage.Fixtures;
@@ -109,6 +116,89 @@ class SatDiscoveryTest {
   void folderOfRunsIsNotARunButSaysWhatItHolds() {
     SatLayoutException e = assertThrows(SatLayoutException.class, () -> SatLayout.findRun(SAT.toString()));
     assertTrue(e.getMessage().contains("4 SAT run(s)") && e.getMessage().contains("root"), e.getMessage());
+  }
+
+  /**
+   * A shared tree with a link back to the root (a loop), a link to /, and a second link to a run
+   * already found: each run is found once, under its own path, quickly, with a warning per link.
+   */
+  @Test
+  void linkLoopsAndLinksToSearchedFoldersAreNotFollowed(@TempDir Path root) throws IOException {
+    copyStates(root.resolve("team/run-a/100"));
+    copyStates(root.resolve("team/run-b/200"));
+    Files.createSymbolicLink(root.resolve("team/loop"), root);
+    Files.createSymbolicLink(root.resolve("team/run-b/up"), Path.of("../.."));
+    Files.createSymbolicLink(root.resolve("everything"), Path.of("/"));
+    Files.createSymbolicLink(root.resolve("alias-of-a"), root.resolve("team/run-a"));
+    Path elsewhere = Files.createDirectories(root.resolveSibling(root.getFileName() + "-elsewhere"));
+    try {
+      copyStates(elsewhere.resolve("run-c/300"));
+      Files.createSymbolicLink(root.resolve("linked"), elsewhere);
+      Files.createSymbolicLink(elsewhere.resolve("back"), root.resolve("team"));
+
+      List<String> warnings = new ArrayList<>();
+      long start = System.nanoTime();
+      List<SatRun> runs = withWarnings(warnings, () -> SatDiscovery.discover(root.toString()));
+      long millis = (System.nanoTime() - start) / 1_000_000;
+
+      assertEquals(List.of("linked/run-c", "team/run-a", "team/run-b"), runs.stream().map(SatRun::relativePath).toList());
+      assertEquals(List.of(List.of("300"), List.of("100"), List.of("200")), runs.stream().map(SatRun::iterations).toList());
+      assertTrue(millis < 5_000, "discovery took " + millis + " ms");
+      for (String link : List.of("team/loop", "team/run-b/up", "everything", "alias-of-a", "linked/back")) {
+        assertEquals(1, warnings.stream().filter(w -> w.contains(root.resolve(link) + ":")).count(),
+            link + " in " + warnings);
+      }
+    } finally {
+      try (Stream<Path> walk = Files.walk(elsewhere)) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+
+  @Test
+  void searchStopsAtTheDepthLimit(@TempDir Path root) throws IOException {
+    copyStates(root.resolve("a/run/1"));        // rank file 3 folders down
+    copyStates(root.resolve("a/b/c/d/run/2"));  // 6 folders down
+    List<String> warnings = new ArrayList<>();
+
+    assertEquals(List.of("a/run"), withWarnings(warnings, () -> SatDiscovery.discover(root.toString(), 3))
+        .stream().map(SatRun::relativePath).toList());
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains(root.resolve("a/b/c/d").toString()) && warnings.get(0).contains("--max-depth"),
+        warnings.get(0));
+    assertEquals(List.of("a/b/c/d/run", "a/run"), SatDiscovery.discover(root.toString(), 6)
+        .stream().map(SatRun::relativePath).toList());
+  }
+
+  /** The warnings logged while {@code step} runs. */
+  private static <T> T withWarnings(List<String> into, IoStep<T> step) throws IOException {
+    Logger log = Logger.getLogger("sat2diffusers");
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+          into.add(record.getMessage());
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    log.addHandler(handler);
+    try {
+      return step.run();
+    } finally {
+      log.removeHandler(handler);
+    }
+  }
+
+  private interface IoStep<T> {
+    T run() throws IOException;
   }
 
   @Test

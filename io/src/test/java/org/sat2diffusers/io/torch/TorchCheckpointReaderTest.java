@@ -107,6 +107,20 @@ class TorchCheckpointReaderTest {
     assertFalse(Files.exists(marker));
   }
 
+  /**
+   * Outside the state dict, unknown objects are kept as inert data; a global that unpickles its
+   * argument (here torch.storage._load_from_bytes over a pickle calling os.system) is refused there too.
+   */
+  @Test
+  void loadFromBytesIsRefusedOutsideTheStateDict() throws IOException {
+    Path checkpoint = Fixtures.testdata().resolve("bad/pickle-load-from-bytes-optimizer.pt");
+    try (RandomAccessInput in = RandomAccessInputs.open(checkpoint.toString())) {
+      String message = assertThrows(IOException.class, () -> new TorchCheckpointReader().index(in)).getMessage();
+      assertEquals(checkpoint + " (data.pkl) at byte 251: refers to torch.storage._load_from_bytes, which can run"
+          + " code: refusing this pickle (nothing was executed)", message);
+    }
+  }
+
   @Test
   void anObjectOfAnotherGlobalInTheStateDictIsAnErrorNamingItsKey() throws IOException {
     assertEquals(

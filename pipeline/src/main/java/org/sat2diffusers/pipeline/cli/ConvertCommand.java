@@ -12,6 +12,7 @@ import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.pipeline.steps.ConversionOptions;
 import org.sat2diffusers.pipeline.run.ConversionRun;
 import org.sat2diffusers.pipeline.run.DryRun;
@@ -64,6 +65,11 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--source-root", paramLabel = "DIR",
       description = "Convert every SAT run found below DIR. Repeatable.")
   List<String> sourceRoots = new ArrayList<>();
+
+  @Option(names = "--max-depth", paramLabel = "N",
+      description = "Search at most N folder levels below each --source-root (default: 16)."
+          + " Symbolic links are followed, but no folder twice and never back up to the root.")
+  Integer maxDepth;
 
   @Option(names = "--iterations", paramLabel = "latest|all|N,N,...",
       description = "Which iterations of each run: latest (default), all, or a list (-ema iterations are distinct).")
@@ -285,13 +291,20 @@ public final class ConvertCommand implements Callable<Integer> {
     if (planJson != null && !dryRun) {
       throw new UsageException("--plan-json needs --dry-run");
     }
+    if (maxDepth != null && manifest != null) {
+      throw new UsageException("--max-depth applies to --source-root; in a --manifest give max_depth per job");
+    }
+    if (maxDepth != null && maxDepth < 0) {
+      throw new UsageException("--max-depth must be 0 or more, got " + maxDepth);
+    }
   }
 
   private JobRequest request(ConversionSettings settings) {
     List<String> absoluteSources = sources.stream().map(Paths2::absolute).toList();
     List<String> absoluteRoots = sourceRoots.stream().map(Paths2::absolute).toList();
     IterationSelection selection = iterations == null ? null : IterationSelection.parse(iterations);
-    return new JobRequest(absoluteSources, absoluteRoots, selection, Paths2.absolute(output), settings);
+    return new JobRequest(absoluteSources, absoluteRoots, selection, Paths2.absolute(output), settings,
+        maxDepth == null ? TreeListing.DEFAULT_MAX_DEPTH : maxDepth);
   }
 
   private ConversionSettings settings() throws IOException {

@@ -71,7 +71,7 @@ public final class JobExpander {
     }
     for (String root : request.sourceRoots()) {
       List<SatRun> runs = new ArrayList<>();
-      collect(() -> discover(root), runs, problems);
+      collect(() -> discover(root, request.maxDepth()), runs, problems);
       for (SatRun run : runs) {
         collect(() -> fromRun(run, run.relativePath(), request), found, problems);
       }
@@ -110,8 +110,8 @@ public final class JobExpander {
     return fromRun(run.get(), run.get().name(), request);
   }
 
-  private static List<SatRun> discover(String root) throws IOException {
-    List<SatRun> runs = SatDiscovery.discover(root);
+  private static List<SatRun> discover(String root, int maxDepth) throws IOException {
+    List<SatRun> runs = SatDiscovery.discover(root, maxDepth);
     if (runs.isEmpty()) {
       throw new IOException("no SAT run below " + root + " (expected folders with 'latest', or with"
           + " <iteration>/mp_rank_00_model_states.pt)");

@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.sat.IterationSelection;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.model.ModelFamily;
@@ -59,6 +60,7 @@ public final class JobManifest {
     FIELDS.put("sat_config", (job, v) -> job.satConfig = v.path());
     FIELDS.put("max_shard_size", (job, v) -> job.maxShardBytes = SizeParser.parse(v.scalar()));
     FIELDS.put("components", (job, v) -> job.components = components(v.items()));
+    FIELDS.put("max_depth", (job, v) -> job.maxDepth = v.depth());
   }
 
   private JobManifest() {}
@@ -250,6 +252,7 @@ public final class JobManifest {
     String satConfig;
     long maxShardBytes;
     List<Component> components = List.of();
+    int maxDepth = TreeListing.DEFAULT_MAX_DEPTH;
 
     Entry(int line, String baseDir) {
       this.line = line;
@@ -271,7 +274,8 @@ public final class JobManifest {
           sourceRoot == null ? List.of() : List.of(resolve(baseDir, sourceRoot)),
           iterations,
           resolve(baseDir, output),
-          settings);
+          settings,
+          maxDepth);
     }
   }
 
@@ -299,6 +303,15 @@ public final class JobManifest {
         return s.getValue();
       }
       throw new IllegalArgumentException("expected a name, got " + describe(node));
+    }
+
+    /** A folder depth: a whole number from 0 to 1000. */
+    int depth() {
+      double value = number();
+      if (value != Math.rint(value) || value < 0 || value > 1000) {
+        throw new IllegalArgumentException("expected a whole number of folder levels from 0 to 1000, got " + value);
+      }
+      return (int) value;
     }
 
     double number() {

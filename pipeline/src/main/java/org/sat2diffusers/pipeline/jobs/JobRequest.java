@@ -2,6 +2,7 @@ package org.sat2diffusers.pipeline.jobs;
 
 import java.util.List;
 import org.sat2diffusers.io.sat.IterationSelection;
+import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 
 /**
@@ -12,16 +13,24 @@ import org.sat2diffusers.transforms.convert.ConversionSettings;
  * @param iterations the {@code --iterations} given, or null when the option was absent (then {@code latest})
  * @param output the output folder (absolute, or a URI)
  * @param settings the conversion options every checkpoint of the request gets
+ * @param maxDepth how many folder levels below each source root are searched
  */
 public record JobRequest(
     List<String> sources,
     List<String> sourceRoots,
     IterationSelection iterations,
     String output,
-    ConversionSettings settings) {
+    ConversionSettings settings,
+    int maxDepth) {
   public JobRequest {
     sources = List.copyOf(sources);
     sourceRoots = List.copyOf(sourceRoots);
+  }
+
+  /** A request searching source roots to the default depth. */
+  public JobRequest(List<String> sources, List<String> sourceRoots, IterationSelection iterations, String output,
+      ConversionSettings settings) {
+    this(sources, sourceRoots, iterations, output, settings, TreeListing.DEFAULT_MAX_DEPTH);
   }
 
   /** The iterations to take from each run: those given, else {@code latest}. */

@@ -11,6 +11,7 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.torch.CheckpointFingerprints;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -71,7 +72,7 @@ public final class ConversionRun {
   static CheckpointJob fingerprinted(CheckpointJob job) throws IOException {
     List<FileFingerprint> out = new ArrayList<>();
     for (String file : job.files()) {
-      out.add(StorageFiles.fingerprint(file));
+      out.add(CheckpointFingerprints.of(file));
     }
     return job.withFingerprints(out);
   }

@@ -152,7 +152,8 @@ public class FinalizeCheckpoints
             r.nonFinite(), r.loraBlas()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
-      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked));
+      String report = ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked);
+      StorageFiles.writeString(out + "/" + REPORT, ConversionReport.withConfigFiles(report, summary.smallFiles()));
       StorageFiles.writeString(out + "/" + CommitMarker.FILE, CommitMarker.render(job));
     }
   }

@@ -141,7 +141,7 @@ class DryRunMatchesConversionTest {
   void planJsonIsTheReportOfTheRealRunBeforeWriting(DryRunCase c) {
     Runs r = runs(c);
     ObjectNode report = (ObjectNode) r.report().deepCopy();
-    report.remove(List.of("written_files", "finite_check", "finished_at", "planned_at"));
+    report.remove(List.of("written_files", "config_files", "finite_check", "finished_at", "planned_at"));
     ((ObjectNode) report.path("provenance")).remove("lora_merge_blas");
     ObjectNode plan = (ObjectNode) r.plan().deepCopy();
     plan.remove("planned_at");

@@ -71,6 +71,9 @@ class HdfsConversionTest {
       Path fromHdfs = download("/out/" + c.name(), work.resolve("downloaded").resolve(c.name()));
       checks.add(() -> assertTrue(Files.exists(fromHdfs.resolve("_SUCCESS")), c + ": not committed on HDFS"));
       checks.add(() -> assertTrue(Files.notExists(fromHdfs.resolve(".sat2diffusers-staging")), c + ": staging left on HDFS"));
+      // HDFS listings carry no checksum: the fingerprint's is the CRC-32C of the zip directory and data.pkl
+      checks.add(() -> assertTrue(TestData.json(local.resolve(c.name()).resolve("_SUCCESS")).path("sources").path(0)
+          .path("checksum").asText().matches("crc32c:[0-9a-f]{8}"), c + ": the marker records no content checksum"));
       for (Path m : c.manifests()) {
         checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(local.resolve(c.name()), m), c + " hdfs -> local"));
         checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(fromHdfs, m), c + " local -> hdfs"));

@@ -105,6 +105,9 @@ class S3ConversionTest {
     assertAll(
         () -> assertTrue(Files.exists(sft.resolve("_SUCCESS")), "cogvideox-2b-sft not committed"),
         () -> assertTrue(Files.exists(lora.resolve("_SUCCESS")), "cogvideox1.5-5b-i2v-lora not committed"),
+        // the fingerprint of an S3 source is its ETag (the object's MD5 for a plain PUT), which any rewrite changes
+        () -> assertTrue(TestData.json(sft.resolve("_SUCCESS")).path("sources").path(0).path("checksum").asText()
+            .matches("\"?[0-9a-f]{32}\"?"), "the marker records no ETag"),
         () -> assertEquals(List.of(), ExpectedTensors.mismatches(sft, TestPaths.expected("cogvideox-2b-sft/1000.json"))),
         () -> assertEquals(List.of(),
             ExpectedTensors.mismatches(lora, TestPaths.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json"))));

@@ -1,11 +1,14 @@
 package org.sat2diffusers.transforms.convert;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.sat2diffusers.io.json.PythonJson;
+import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.LoraMode;
@@ -148,6 +151,24 @@ public final class ConversionReport {
     report.put("finite_check", finiteChecked);
     report.put("written_files", files);
     report.put("finished_at", Instant.now().toString());
+    return PythonJson.dumps(report, false) + "\n";
+  }
+
+  /**
+   * The report plus {@code config_files}: every small file the conversion wrote (configs, indexes,
+   * scheduler config, model_index.json) with its size and sha256, in path order, so {@code verify}
+   * can tell an edited config from the one converted.
+   *
+   * @param smallFiles relative path to the text written there (UTF-8)
+   */
+  public static String withConfigFiles(String reportJson, Map<String, String> smallFiles) {
+    Map<String, Object> report = parse(reportJson);
+    List<Object> files = new ArrayList<>();
+    for (Map.Entry<String, String> f : new TreeMap<>(smallFiles).entrySet()) {
+      byte[] bytes = f.getValue().getBytes(StandardCharsets.UTF_8);
+      files.add(map("path", f.getKey(), "bytes", (long) bytes.length, "sha256", Digest.SHA256.of(bytes)));
+    }
+    report.put("config_files", files);
     return PythonJson.dumps(report, false) + "\n";
   }
 
