@@ -1,5 +1,6 @@
 package org.sat2diffusers.pipeline;
 
+import org.sat2diffusers.pipeline.steps.Version;
 import org.sat2diffusers.pipeline.cli.ConvertCommand;
 import org.sat2diffusers.pipeline.cli.InspectCommand;
 import org.sat2diffusers.pipeline.cli.VerifyCommand;

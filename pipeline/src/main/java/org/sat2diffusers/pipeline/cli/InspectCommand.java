@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.steps.PlanCheckpoint;
 import org.sat2diffusers.pipeline.storage.StorageOptions;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -17,8 +18,7 @@ import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
-import org.sat2diffusers.io.torch.TorchCheckpointReader;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
 import org.sat2diffusers.transforms.route.ComponentRouter;
 import org.sat2diffusers.transforms.route.RoutedTensor;
 import picocli.CommandLine.Command;
@@ -63,17 +63,14 @@ public final class InspectCommand implements Callable<Integer> {
   }
 
   private static void inspectCheckpoint(String file, PrintWriter out) throws Exception {
-    CheckpointIndex index;
-    try (RandomAccessInput in = RandomAccessInputs.open(file)) {
-      index = new TorchCheckpointReader().index(in);
-    }
+    CheckpointIndex index = PlanCheckpoint.index(file, RandomAccessInputs::open); // as a conversion indexes it
     out.printf("%s%n  state dict under: %s%n", file, index.wrapperKey() == null ? "(top level)" : index.wrapperKey());
     List<SourceTensor> sources = new ArrayList<>();
     for (TensorRecord t : index.tensors()) {
       sources.add(new SourceTensor(file, t));
     }
     Map<String, long[]> perComponent = new LinkedHashMap<>();
-    for (RoutedTensor r : ComponentRouter.route(sources)) {
+    for (RoutedTensor r : ComponentRouter.route(sources)) { // the planner's router
       TensorRecord t = r.source().tensor();
       String component = r.routed() ? r.component().folder() : "(dropped: " + r.dropReason() + ")";
       long[] totals = perComponent.computeIfAbsent(component, c -> new long[2]);

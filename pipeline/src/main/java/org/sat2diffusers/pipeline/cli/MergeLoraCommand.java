@@ -20,15 +20,15 @@ import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.Version;
+import org.sat2diffusers.pipeline.steps.Version;
 import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.transforms.adapter.DiffusersLoraMerge;
 import org.sat2diffusers.transforms.adapter.PeftLoraConfig;
-import org.sat2diffusers.transforms.convert.PlannedShard;
+import org.sat2diffusers.transforms.shard.PlannedShard;
+import org.sat2diffusers.transforms.shard.ShardPlanner;
 import org.sat2diffusers.transforms.convert.Provenance;
-import org.sat2diffusers.transforms.convert.ShardFileWriter;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.pipeline.write.ShardFiles;
+import org.sat2diffusers.transforms.records.Component;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -52,7 +52,6 @@ import picocli.CommandLine.Spec;
     sortOptions = false)
 public final class MergeLoraCommand implements Callable<Integer> {
   private static final String ADAPTER_CONFIG = "adapter_config.json";
-  private static final int THREADS = Math.max(2, Runtime.getRuntime().availableProcessors());
 
   @Spec CommandSpec spec;
 
@@ -120,11 +119,12 @@ public final class MergeLoraCommand implements Callable<Integer> {
       Map<String, String> metadata = provenance(modelDir, loraPath, strength, plan);
       deleteWeights(outDir, target);
       for (PlannedShard shard : plan.shards()) {
-        ShardFileWriter.writeLocal(outDir.resolve(shard.fileName()), shard.tensors(), metadata, RandomAccessInputs::open,
-            THREADS, null);
+        // the pipeline's shard writer; no digest: merge-lora writes no report
+        new ShardFiles().write(outDir.resolve(shard.fileName()).toString(), shard.tensors(), metadata,
+            RandomAccessInputs::open, null);
       }
       if (plan.shards().size() > 1) {
-        Files.write(outDir.resolve(target.fileStem() + ".safetensors.index.json"), index(plan).toJsonBytes());
+        Files.write(outDir.resolve(target.fileStem() + ".safetensors.index.json"), ShardPlanner.index(plan.shards()).toJsonBytes());
       }
       if (Files.exists(modelDir.resolve("config.json"))) {
         Files.copy(modelDir.resolve("config.json"), outDir.resolve("config.json"),
@@ -202,18 +202,6 @@ public final class MergeLoraCommand implements Callable<Integer> {
 
   private static List<Double> distinct(Map<String, Double> scales) {
     return scales.values().stream().distinct().sorted().toList();
-  }
-
-  private static ShardIndex index(DiffusersLoraMerge.Plan plan) {
-    Map<String, String> weightMap = new LinkedHashMap<>();
-    long total = 0;
-    for (PlannedShard s : plan.shards()) {
-      for (OutputTensor t : s.tensors()) {
-        weightMap.put(t.name(), s.fileName());
-        total += t.byteLength();
-      }
-    }
-    return new ShardIndex(total, weightMap);
   }
 
   /** The shards the index names, in order, or the single weight file. */

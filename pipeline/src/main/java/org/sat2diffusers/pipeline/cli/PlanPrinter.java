@@ -6,16 +6,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.json.PythonJson;
-import org.sat2diffusers.pipeline.DryRun;
+import org.sat2diffusers.pipeline.run.DryRun;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
-import org.sat2diffusers.transforms.convert.PlannedShard;
-import org.sat2diffusers.transforms.lora.LoraGroup;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.Disposition;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.shard.PlannedShard;
+import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
+import org.sat2diffusers.transforms.records.LoraGroup;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /** A dry run's plans, for a person (text) and for tools (JSON). */
 final class PlanPrinter {
+  /** The check on model-parallel replicas, as the plan names it. */
+  static final String REPLICAS = "every tensor held in full by each model-parallel rank is equal in all ranks";
+
   private PlanPrinter() {}
 
   static void print(List<DryRun.Planned> plans, boolean verbose, PrintWriter out) {
@@ -46,6 +50,10 @@ final class PlanPrinter {
       for (String key : plan.mapping().unroutedKeys()) {
         out.printf("  unknown key (no component takes it): %s%n", key);
       }
+      if (!plan.replicaChecks().isEmpty()) {
+        out.printf("  the conversion will still check (it needs tensor bytes, which a dry run does not read): %s%n",
+            REPLICAS + " (" + plan.replicaChecks().size() + " tensors)");
+      }
     }
     out.flush();
   }
@@ -64,7 +72,10 @@ final class PlanPrinter {
     kinds.forEach((k, n) -> out.printf("  LoRA merged: %d modules, %s%n", n, k));
   }
 
-  /** The plans as JSON: per checkpoint its source, output, and the planned report (or its error). */
+  /**
+   * The plans as JSON: per checkpoint its source, output, the planned report (or its error), and the
+   * checks the conversion still makes because they need tensor bytes.
+   */
   static String json(List<DryRun.Planned> plans) throws Exception {
     List<Object> list = new ArrayList<>();
     for (DryRun.Planned p : plans) {
@@ -74,6 +85,14 @@ final class PlanPrinter {
       m.put("output", p.job().outputDir());
       if (p.ok()) {
         m.put("plan", PythonJson.parse(p.plan().reportJson()));
+        List<Object> pending = new ArrayList<>();
+        if (!p.plan().replicaChecks().isEmpty()) {
+          Map<String, Object> check = new LinkedHashMap<>();
+          check.put("check", REPLICAS);
+          check.put("tensors", p.plan().replicaChecks().stream().map(ReplicatedTensor::key).toList());
+          pending.add(check);
+        }
+        m.put("checks_the_conversion_still_makes", pending);
       } else {
         m.put("error", p.error());
       }

@@ -13,8 +13,8 @@ import org.sat2diffusers.io.storage.TreeListing;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.convert.UnknownKeys;
 
 /**
  * The options of one job as given (on the command line, or in one manifest entry), each already

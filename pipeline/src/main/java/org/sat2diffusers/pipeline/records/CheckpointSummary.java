@@ -29,11 +29,4 @@ public record CheckpointSummary(
     components = List.copyOf(components);
     baseComponents = List.copyOf(baseComponents);
   }
-
-  /** A summary taking nothing from a base pipeline. */
-  public CheckpointSummary(
-      String checkpointId, Map<String, String> smallFiles, List<String> shardPaths, List<String> components,
-      String reportJson) {
-    this(checkpointId, smallFiles, shardPaths, components, reportJson, List.of());
-  }
 }

@@ -14,8 +14,8 @@ import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.convert.UnknownKeys;
 
 /** Avro form of a job's settings, with the texts read in the driver (SAT config, base model_index.json). */
 final class ConversionSettingsAvro {

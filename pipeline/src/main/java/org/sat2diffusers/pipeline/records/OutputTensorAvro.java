@@ -14,9 +14,9 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.ByteRange;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.LoraDelta;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.LoraDelta;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /** Avro form of an output tensor's recipe: byte ranges to concatenate, an optional LoRA update or scale, a cast. */
 final class OutputTensorAvro {

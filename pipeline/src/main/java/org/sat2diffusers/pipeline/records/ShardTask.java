@@ -10,7 +10,7 @@ import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * One safetensors file to write: its path in the checkpoint's staging folder, header metadata, and
@@ -28,7 +28,7 @@ public record ShardTask(String checkpointId, String path, Map<String, String> me
           .endRecord();
 
   public ShardTask {
-    // in a stable order: a header lists it in this order (Map.copyOf's order changes from JVM to JVM)
+    // sorted: the header's bytes must not depend on a map's iteration order (Map.copyOf's changes per JVM)
     metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
     tensors = List.copyOf(tensors);
   }

@@ -11,10 +11,9 @@ import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.storage.FileFingerprint;
-import org.sat2diffusers.pipeline.Version;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * The {@code _SUCCESS} file written last into a converted folder: its presence means the folder is

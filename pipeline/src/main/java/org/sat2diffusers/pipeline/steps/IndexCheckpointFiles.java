@@ -14,13 +14,11 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
-import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
-import org.sat2diffusers.pipeline.records.IndexedFile;
+import org.sat2diffusers.pipeline.records.CheckpointIndexAvro;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * outcome ({@link Outcomes#TAG}) for its checkpoint.
  */
 public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>, PCollectionTuple> {
-  public static final TupleTag<KV<String, IndexedFile>> INDEXED = new TupleTag<>() {};
+  public static final TupleTag<KV<String, CheckpointIndex>> INDEXED = new TupleTag<>() {};
 
   @Override
   public PCollectionTuple expand(PCollection<CheckpointJob> jobs) {
@@ -40,7 +38,7 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
             .apply("Spread files over workers", Reshuffle.viaRandomKey())
             .apply("Read zip directory and data.pkl",
                 ParDo.of(new IndexFileFn()).withOutputTags(INDEXED, TupleTagList.of(Outcomes.TAG)));
-    indexed.get(INDEXED).setCoder(KvCoder.of(StringUtf8Coder.of(), IndexedFile.coder()));
+    indexed.get(INDEXED).setCoder(KvCoder.of(StringUtf8Coder.of(), CheckpointIndexAvro.coder()));
     indexed.get(Outcomes.TAG).setCoder(Outcomes.coder());
     return indexed;
   }
@@ -54,7 +52,7 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
     }
   }
 
-  static class IndexFileFn extends DoFn<KV<String, String>, KV<String, IndexedFile>> {
+  static class IndexFileFn extends DoFn<KV<String, String>, KV<String, CheckpointIndex>> {
     private static final Logger LOG = LoggerFactory.getLogger(IndexCheckpointFiles.class);
     private final Counter files = Metrics.counter(RunCounters.NAMESPACE, RunCounters.FILES_INDEXED);
     private final Counter tensors = Metrics.counter(RunCounters.NAMESPACE, RunCounters.TENSORS_INDEXED);
@@ -62,13 +60,12 @@ public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>,
     @ProcessElement
     public void process(@Element KV<String, String> job, MultiOutputReceiver out, PipelineOptions options) {
       String file = job.getValue();
-      try (RandomAccessInput in = RandomAccessInputs.open(file)) {
-        CheckpointIndex index = new TorchCheckpointReader().index(in);
+      try {
+        CheckpointIndex index = PlanCheckpoint.index(file, RandomAccessInputs::open);
         files.inc();
         tensors.inc(index.tensors().size());
         LOG.debug("indexed {}: {} tensors under '{}'", file, index.tensors().size(), index.wrapperKey());
-        String wrapper = index.wrapperKey() == null ? "" : index.wrapperKey();
-        out.get(INDEXED).output(KV.of(job.getKey(), new IndexedFile(file, wrapper, index.tensors())));
+        out.get(INDEXED).output(KV.of(job.getKey(), index));
       } catch (Exception e) {
         out.get(Outcomes.TAG).output(Outcomes.orFailFast(options, Outcomes.failure(job.getKey(), Stage.INDEX, file, e)));
       }

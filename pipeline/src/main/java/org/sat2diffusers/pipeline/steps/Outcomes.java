@@ -17,7 +17,6 @@ import org.sat2diffusers.io.storage.FileTooLargeException;
 import org.sat2diffusers.io.sat.SatLayoutException;
 import org.sat2diffusers.io.torch.CheckpointFormatException;
 import org.sat2diffusers.io.zip.ZipFormatException;
-import org.sat2diffusers.pipeline.ConversionOptions;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;

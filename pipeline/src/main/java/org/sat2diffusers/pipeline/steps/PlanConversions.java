@@ -21,28 +21,24 @@ import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
-import org.sat2diffusers.pipeline.Version;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
-import org.sat2diffusers.pipeline.records.IndexedFile;
 import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
-import org.sat2diffusers.transforms.convert.CheckpointPlanner;
-import org.sat2diffusers.transforms.convert.PlannedShard;
-import org.sat2diffusers.transforms.convert.Provenance;
-import org.sat2diffusers.transforms.convert.SourceFile;
-import org.sat2diffusers.transforms.parallel.ReplicaCheck;
+import org.sat2diffusers.transforms.shard.PlannedShard;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per checkpoint, from its tensor records: merge model-parallel ranks, detect the model, map every
- * key, group LoRA, check the Diffusers schema, plan the shards; then check that the ranks agree on
- * the tensors each holds in full (the only tensor bytes planning reads). Emits one task per shard file and one summary for finalizing;
- * a checkpoint that cannot be planned becomes an outcome and writes nothing.
+ * Per checkpoint, from its tensor records: the plan ({@link PlanCheckpoint#plan}: merge
+ * model-parallel ranks, map every key, detect the model, check the Diffusers schema, plan the shards),
+ * then the checks that need tensor bytes ({@link PlanCheckpoint#checkBytes}: the ranks agree on the
+ * tensors each holds in full). Emits one task per shard file and one summary for finalizing; a
+ * checkpoint that cannot be planned becomes an outcome and writes nothing.
  */
-public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFile>>, PCollectionTuple> {
+public class PlanConversions extends PTransform<PCollection<KV<String, CheckpointIndex>>, PCollectionTuple> {
   public static final TupleTag<ShardTask> SHARDS = new TupleTag<>() {};
   public static final TupleTag<KV<String, CheckpointSummary>> SUMMARIES = new TupleTag<>() {};
 
@@ -53,7 +49,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
   }
 
   @Override
-  public PCollectionTuple expand(PCollection<KV<String, IndexedFile>> indexed) {
+  public PCollectionTuple expand(PCollection<KV<String, CheckpointIndex>> indexed) {
     PCollectionTuple planned =
         indexed
             .apply("Gather files per checkpoint", GroupByKey.create())
@@ -65,12 +61,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
     return planned;
   }
 
-  /** What every header and the report record of where the job's output comes from. */
-  public static Provenance provenance(CheckpointJob job) {
-    return new Provenance(Version.current(), job.source(), job.iteration(), job.fingerprints());
-  }
-
-  static class PlanFn extends DoFn<KV<String, Iterable<IndexedFile>>, ShardTask> {
+  static class PlanFn extends DoFn<KV<String, Iterable<CheckpointIndex>>, ShardTask> {
     private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
     private final Counter planned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_PLANNED);
     private final Counter bytesPlanned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_PLANNED);
@@ -83,19 +74,17 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
     @ProcessElement
     public void process(ProcessContext c) {
       CheckpointJob job = c.sideInput(jobs).get(c.element().getKey());
-      Map<String, IndexedFile> byFile = new HashMap<>();
-      for (IndexedFile f : c.element().getValue()) {
-        byFile.put(f.file(), f);
+      Map<String, CheckpointIndex> byFile = new HashMap<>();
+      for (CheckpointIndex f : c.element().getValue()) {
+        byFile.put(f.path(), f);
       }
       if (!byFile.keySet().containsAll(job.files())) {
         return; // a file failed to index: its outcome is already reported
       }
       CheckpointPlan plan;
       try {
-        List<SourceFile> files = sources(job, byFile);
-        plan = CheckpointPlanner.plan(
-            job.source(), files, job.settings(), Optional.ofNullable(job.runModelConfig()), provenance(job));
-        ReplicaCheck.verify(CheckpointPlanner.replicatedTensors(job.source(), files), RandomAccessInputs::open);
+        plan = PlanCheckpoint.plan(job, job.files().stream().map(byFile::get).toList());
+        PlanCheckpoint.checkBytes(plan, RandomAccessInputs::open);
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));
         return;
@@ -113,16 +102,6 @@ public class PlanConversions extends PTransform<PCollection<KV<String, IndexedFi
       c.output(SUMMARIES, KV.of(job.id(),
           new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson(),
               plan.baseComponents())));
-    }
-
-    /** The job's files in its order: transformer ranks, then a separate VAE file. */
-    private static List<SourceFile> sources(CheckpointJob job, Map<String, IndexedFile> byFile) {
-      List<SourceFile> sources = new ArrayList<>();
-      for (String file : job.files()) {
-        IndexedFile f = byFile.get(file);
-        sources.add(new SourceFile(f.file(), f.wrapper(), f.tensors()));
-      }
-      return sources;
     }
   }
 }

@@ -1,10 +1,5 @@
 package org.sat2diffusers.pipeline.steps;
 
-import java.io.IOException;
-import java.net.URI;
-import java.nio.channels.WritableByteChannel;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -12,7 +7,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -20,7 +14,6 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
-import org.apache.beam.sdk.util.MimeTypes;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -30,25 +23,25 @@ import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.CountingRandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
-import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.ShardResult;
 import org.sat2diffusers.pipeline.records.ShardTask;
-import org.sat2diffusers.transforms.assemble.SourceOpener;
+import org.sat2diffusers.pipeline.write.ShardFileWriter;
+import org.sat2diffusers.pipeline.write.ShardWriteOptions;
+import org.sat2diffusers.pipeline.write.ShardWriter;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.convert.ShardFileWriter;
 import org.sat2diffusers.transforms.lora.LoraMergeKernel;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.OutputTensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Writes every planned shard, in parallel across checkpoints and shards: range-reads exactly the
- * source bytes its tensors need and writes the safetensors file into the staging folder. A local
- * shard is also written in parallel within itself (tensors at their planned offsets, plain copies
- * zero-copy) and synced to disk; other stores (s3://, hdfs://, ...) get one stream through Beam's
- * {@link FileSystems}.
+ * source bytes its tensors need and writes the safetensors file into the staging folder, through
+ * the {@link ShardWriter} the options name (by default {@link
+ * org.sat2diffusers.pipeline.write.ShardFiles}: local files in parallel, other stores as one stream).
  */
 public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionTuple> {
   public static final TupleTag<KV<String, ShardResult>> WRITTEN = new TupleTag<>() {};
@@ -74,8 +67,6 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
   static class WriteShardFn extends DoFn<ShardTask, KV<String, ShardResult>> {
     private static final Logger LOG = LoggerFactory.getLogger(WriteShards.class);
-    /** Threads per local shard: the hashing (a file digest and one per tensor) is what keeps a core busy. */
-    private static final int THREADS_PER_LOCAL_SHARD = Math.max(2, Runtime.getRuntime().availableProcessors());
     /** A failed write (a broken connection, a full disk that another job frees) is tried this often in all. */
     private static final int ATTEMPTS = 3;
     private static final AtomicBoolean BLAS_LOGGED = new AtomicBoolean();
@@ -83,7 +74,9 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
     private final Counter bytes = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_WRITTEN);
     private final Counter bytesRead = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_READ);
     private final Counter tensors = Metrics.counter(RunCounters.NAMESPACE, RunCounters.TENSORS_WRITTEN);
+
     private final PCollectionView<Map<String, CheckpointJob>> jobs;
+    private transient ShardWriter writer;
 
     WriteShardFn(PCollectionView<Map<String, CheckpointJob>> jobs) {
       this.jobs = jobs;
@@ -93,6 +86,9 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
     public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options, ProcessContext c) {
       ConversionSettings settings = c.sideInput(jobs).get(task.checkpointId()).settings();
       Digest digest = settings.digest();
+      if (writer == null) {
+        writer = ShardWriteOptions.writer(options);
+      }
       ShardFileWriter.Written written = null;
       List<CountingRandomAccessInput> opened = Collections.synchronizedList(new ArrayList<>());
       SourceOpener counting = file -> {
@@ -102,7 +98,8 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       };
       for (int attempt = 1; written == null; attempt++) {
         try {
-          written = write(task, counting, digest);
+          // each attempt creates the file afresh (truncating an earlier attempt's) and writes it from its start
+          written = writer.write(task.path(), task.tensors(), task.metadata(), counting, digest);
         } catch (Exception e) {
           if (attempt < ATTEMPTS && !Outcomes.isInvalidInput(e)) {
             LOG.warn("writing {} failed (attempt {} of {}), retrying: {}", task.path(), attempt, ATTEMPTS,
@@ -152,28 +149,6 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
         LOG.debug("LoRA merges multiply with {}", blas);
       }
       return blas;
-    }
-
-    /** One attempt: the file is created afresh (truncating an earlier attempt's) and written from its start. */
-    private static ShardFileWriter.Written write(ShardTask task, SourceOpener opener, Digest digest) throws IOException {
-      long bytes = task.tensors().stream().mapToLong(OutputTensor::byteLength).sum();
-      Path local = localPath(task.path());
-      if (local != null) {
-        FaultInjection.breakLocalOnce(local, bytes);
-        return ShardFileWriter.writeLocal(local, task.tensors(), task.metadata(), opener, THREADS_PER_LOCAL_SHARD, digest);
-      }
-      try (WritableByteChannel channel = FaultInjection.wrap(task.path(), bytes,
-          FileSystems.create(FileSystems.matchNewResource(task.path(), false), MimeTypes.BINARY))) {
-        return ShardFileWriter.write(task.path(), task.tensors(), task.metadata(), opener, channel, digest);
-      }
-    }
-
-    /** The local file a path names (plain path or file: URI), or null for another store. */
-    private static Path localPath(String path) {
-      if (!StorageFiles.isLocal(path)) {
-        return null;
-      }
-      return path.startsWith("file:") ? Paths.get(URI.create(path)) : Paths.get(path);
     }
   }
 }

@@ -10,7 +10,7 @@ import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.runners.TransformHierarchy;
 import org.junit.jupiter.api.Test;
-import org.sat2diffusers.pipeline.ConversionPipeline;
+import org.sat2diffusers.pipeline.run.ConversionPipeline;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import picocli.CommandLine;

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
 import org.sat2diffusers.pipeline.testing.TestPaths;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * Issue 9, {@code --components}: on the 2B fine-tune, converting only some components writes only

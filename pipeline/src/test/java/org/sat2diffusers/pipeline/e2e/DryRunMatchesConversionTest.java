@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.transforms.model.ModelFamily;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * Issue 9, "see before you write": {@code convert --dry-run --plan-json} on every fixture, then the

@@ -23,7 +23,7 @@ import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.io.zip.ZipArchive;
 import org.sat2diffusers.io.zip.ZipEntryInfo;
-import org.sat2diffusers.pipeline.DryRun;
+import org.sat2diffusers.pipeline.run.DryRun;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.convert.ConversionSettings;

@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.pipeline.e2e.ComponentWeights.WrittenTensor;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * An expected manifest, {@code testdata/expected/<fixture>/<case>.json}: per component, every output

@@ -39,7 +39,7 @@ import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.pipeline.e2e.ComponentWeights.WrittenTensor;
 import org.sat2diffusers.pipeline.testing.TestPaths;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * Issue "Conversion", end to end: every fixture converted by the command line, in process, with

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
 import org.sat2diffusers.pipeline.testing.TestPaths;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * Issue 9, logs a person and a log system can both read: with {@code --log-format json} every line

@@ -35,7 +35,7 @@ import org.sat2diffusers.pipeline.testing.TestPaths;
  */
 class ModelParallelConversionTest {
   private static final Path SPLIT = TestPaths.testdata().resolve("model-parallel");
-  private static final String REPLICATED = "model.diffusion_model.transformer.layers.1.input_layernorm.weight";
+  static final String REPLICATED = "model.diffusion_model.transformer.layers.1.input_layernorm.weight";
 
   @TempDir static Path work;
   private static Path unsplit;
@@ -130,7 +130,8 @@ class ModelParallelConversionTest {
     return Arrays.copyOfRange(file, 8 + (int) length, file.length);
   }
 
-  private static void flipLastByte(Path checkpoint, String key) throws IOException {
+  /** Flips the last byte of tensor {@code key} in {@code checkpoint}: its ranks then disagree. */
+  static void flipLastByte(Path checkpoint, String key) throws IOException {
     TensorRecord tensor;
     try (RandomAccessInput in = RandomAccessInputs.open(checkpoint.toString())) {
       tensor = new TorchCheckpointReader().index(in).tensors().stream()

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.sat2diffusers.pipeline.e2e.ComponentWeights.WrittenTensor;
 import org.sat2diffusers.pipeline.testing.TestPaths;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /** {@code --max-shard-size 20KB} on the 2B fixture: huggingface_hub's sharding, and re-runs that leave nothing stale. */
 class ShardedConversionTest {

@@ -16,8 +16,8 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.convert.UnknownKeys;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 

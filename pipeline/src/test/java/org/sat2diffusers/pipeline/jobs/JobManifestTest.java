@@ -19,7 +19,7 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 class JobManifestTest {
   private static final String RESOURCES = "org/sat2diffusers/pipeline/jobs/";

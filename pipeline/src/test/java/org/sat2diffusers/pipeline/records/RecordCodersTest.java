@@ -2,7 +2,6 @@ package org.sat2diffusers.pipeline.records;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.Coder;
@@ -12,14 +11,15 @@ import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.FileFingerprint;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.LoraDelta;
-import org.sat2diffusers.transforms.plan.OutputTensor;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
+import org.sat2diffusers.transforms.convert.UnknownKeys;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.LoraDelta;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 class RecordCodersTest {
   private static <T> T roundTrip(Coder<T> coder, T value) throws Exception {
@@ -27,13 +27,16 @@ class RecordCodersTest {
   }
 
   @Test
-  void indexedFileSurvivesTheShuffle() throws Exception {
+  void checkpointIndexSurvivesTheShuffle() throws Exception {
     TensorRecord shared =
         new TensorRecord("t.shared.weight", Dtype.BF16, List.of(40L, 12L), List.of(12L, 1L), "3", 0, 4096, 960,
             List.of("t.encoder.embed_tokens.weight"));
     TensorRecord scalar = new TensorRecord("s", Dtype.F32, List.of(), List.of(), "7", 2, 128, 16, List.of());
-    IndexedFile file = new IndexedFile("s3://bucket/run/1000/mp_rank_00_model_states.pt", "module", List.of(shared, scalar));
-    assertEquals(file, roundTrip(IndexedFile.coder(), file));
+    CheckpointIndex file = new CheckpointIndex("s3://bucket/run/1000/mp_rank_00_model_states.pt", "module",
+        List.of(shared, scalar), Map.of("iteration", "long 1000"));
+    assertEquals(file, roundTrip(CheckpointIndexAvro.coder(), file));
+    CheckpointIndex bare = new CheckpointIndex("vae/3d-vae.pt", null, List.of(scalar), Map.of());
+    assertEquals(bare, roundTrip(CheckpointIndexAvro.coder(), bare));
   }
 
   @Test
@@ -57,13 +60,11 @@ class RecordCodersTest {
     assertEquals(task, roundTrip(ShardTask.coder(), task));
   }
 
+  /** The header metadata's order is the header's bytes: sorted by key, whatever map it came in and through the shuffle. */
   @Test
-  void shardTaskMetadataHasOneOrderWhateverTheMapGiven() throws Exception {
-    Map<String, String> given = new LinkedHashMap<>();
-    given.put("sat2diffusers", "{}");
-    given.put("lora_adapter_metadata", "{}");
-    given.put("a", "1");
-    ShardTask task = new ShardTask("ckpt-1", "/out/x.safetensors", given, List.of());
+  void shardTaskMetadataIsInKeyOrder() throws Exception {
+    ShardTask task = new ShardTask("ckpt-1", "/out/.tmp/transformer/pytorch_lora_weights.safetensors",
+        Map.of("sat2diffusers", "{}", "lora_adapter_metadata", "{}", "a", "1"), List.of());
     List<String> sorted = List.of("a", "lora_adapter_metadata", "sat2diffusers");
     assertEquals(sorted, List.copyOf(task.metadata().keySet()));
     assertEquals(sorted, List.copyOf(roundTrip(ShardTask.coder(), task).metadata().keySet()));

@@ -21,13 +21,13 @@ import org.sat2diffusers.pipeline.testing.TestPaths;
 import org.xerial.snappy.OSInfo;
 
 /**
- * Shard writes that fail: a write broken mid-way once (the test hook) is retried and the output is
+ * Shard writes that fail: a write broken mid-way once ({@link BreaksOnceShardWriter}, wired in
+ * through an option) is retried and the output is
  * byte-identical to a clean run's, on the DirectRunner and on Spark local[2]; a full disk (a child
  * JVM under {@code ulimit -f}) fails the checkpoint with exit code 1 and no commit marker, and the
  * next run, with space, finishes it. A killed run is CrashRecoveryIT's subject.
  */
 class ShardWriteFaultsTest {
-  private static final String HOOK = "sat2diffusers.test.failShardWriteOnce";
   private static final List<String> SOURCE =
       List.of("--source", TestPaths.sat("cogvideox-2b-sft").toString(), "--max-shard-size", "200KB");
 
@@ -37,12 +37,11 @@ class ShardWriteFaultsTest {
     Path clean = work.resolve("clean");
     InProcessCli.convert(SOURCE, clean, "--runner", "direct");
     Path retried = work.resolve("retried");
-    System.setProperty(HOOK, "diffusion_pytorch_model-00002-of-00004.safetensors");
-    try {
-      InProcessCli.convert(SOURCE, retried, runnerArgs(runner));
-    } finally {
-      System.clearProperty(HOOK);
-    }
+    List<String> args = new ArrayList<>(List.of(runnerArgs(runner)));
+    args.addAll(List.of("--beam-option", "shardWriter=" + BreaksOnceShardWriter.class.getName()));
+    InProcessCli.convert(SOURCE, retried, args.toArray(String[]::new));
+    String staging = retried.toString() + "/";
+    assertTrue(BreaksOnceShardWriter.broken().stream().anyMatch(p -> p.startsWith(staging)), "no write was broken");
     OutputTrees.assertSameOutput(clean, retried);
   }
 

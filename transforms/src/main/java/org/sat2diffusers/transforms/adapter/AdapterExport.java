@@ -10,12 +10,12 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
-import org.sat2diffusers.transforms.plan.Disposition;
-import org.sat2diffusers.transforms.plan.Disposition.Fate;
-import org.sat2diffusers.transforms.plan.LoraDelta;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.Disposition.Fate;
+import org.sat2diffusers.transforms.records.LoraDelta;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * SAT lora2 updates as a Diffusers LoRA file: every planned transformer weight that carries a LoRA
@@ -41,7 +41,7 @@ public final class AdapterExport {
    * @param satScale SAT's alpha / r of the most common rank: what the file's metadata or folded B already applies
    */
   public record Result(
-      ConversionPlan mapping, List<OutputTensor> tensors, PeftLoraConfig config, double satAlpha, double satScale) {
+      TensorMapping mapping, List<OutputTensor> tensors, PeftLoraConfig config, double satAlpha, double satScale) {
     public Result {
       tensors = List.copyOf(tensors);
     }
@@ -54,7 +54,7 @@ public final class AdapterExport {
    * @param mode {@link LoraMode#ADAPTER} or {@link LoraMode#BOTH}
    * @param foldScale multiply B by alpha / r (exactly in fp32, one rounding) and write lora_alpha = r
    */
-  public static Result export(ConversionPlan mapping, LoraMode mode, boolean foldScale) {
+  public static Result export(TensorMapping mapping, LoraMode mode, boolean foldScale) {
     if (!mode.exportsAdapter()) {
       throw new IllegalArgumentException("LoRA mode " + mode.cliName() + " writes no adapter file");
     }
@@ -93,7 +93,7 @@ public final class AdapterExport {
           "--lora-mode " + mode.cliName() + ": the checkpoint holds no SAT lora2 weights to export");
     }
     PeftLoraConfig config = PeftLoraConfig.forSatModules(ranks, satAlpha, foldScale, targetModules(ranks.keySet(), mapping));
-    ConversionPlan planned = new ConversionPlan(weights, dispositions(mapping, mode, adapterNamesByWeight),
+    TensorMapping planned = new TensorMapping(weights, dispositions(mapping, mode, adapterNamesByWeight),
         mapping.loraGroups(), mapping.unroutedKeys());
     return new Result(planned, tensors, config, satAlpha, satAlpha / config.r());
   }
@@ -120,7 +120,7 @@ public final class AdapterExport {
    * trainer uses ({@code to_q}, {@code to_out.0}, ...) are exact when every block has the same
    * adapted modules; otherwise (SAT's layer_range) only the full names are.
    */
-  private static List<String> targetModules(Set<String> modules, ConversionPlan mapping) {
+  private static List<String> targetModules(Set<String> modules, TensorMapping mapping) {
     Set<String> blocks = new TreeSet<>();
     Set<String> suffixes = new TreeSet<>();
     for (String m : modules) {
@@ -150,7 +150,7 @@ public final class AdapterExport {
 
   /** The LoRA matrices now feed the adapter file; with ADAPTER, the weights are the frozen originals. */
   private static List<Disposition> dispositions(
-      ConversionPlan mapping, LoraMode mode, Map<String, List<String>> adapterNamesByWeight) {
+      TensorMapping mapping, LoraMode mode, Map<String, List<String>> adapterNamesByWeight) {
     String file = PREFIX + "/" + FILE;
     List<Disposition> out = new ArrayList<>();
     for (Disposition d : mapping.dispositions()) {

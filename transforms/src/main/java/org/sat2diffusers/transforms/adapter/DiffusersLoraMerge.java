@@ -10,10 +10,10 @@ import java.util.regex.Pattern;
 import org.sat2diffusers.io.dtype.DtypeConversions;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsFile;
-import org.sat2diffusers.transforms.convert.PlannedShard;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.LoraDelta;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.shard.PlannedShard;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.LoraDelta;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * Plans merging a Diffusers/PEFT LoRA file into a Diffusers model folder: every weight file of the
@@ -120,8 +120,7 @@ public final class DiffusersLoraMerge {
         tensors.add(new OutputTensor(component, e.name(), e.dtype(), e.shape(), e.dtype(), List.of(e.range(f.path())),
             deltas.get(e.name()), List.of(e.name())));
       }
-      shards.add(new PlannedShard(component, fileName(f.path()), tensors,
-          tensors.stream().mapToLong(OutputTensor::byteLength).sum()));
+      shards.add(new PlannedShard(component, fileName(f.path()), tensors));
     }
     return new Plan(shards, scales, ignored);
   }

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.sat2diffusers.transforms.model.ModelFamily;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * The pipeline folder's {@code model_index.json}. Components the folder has name their library

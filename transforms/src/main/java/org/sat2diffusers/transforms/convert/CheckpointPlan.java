@@ -4,7 +4,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.model.Detection;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
+import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.shard.PlannedShard;
 
 /**
  * Everything decided about one checkpoint before a byte of tensor data is read.
@@ -17,29 +19,27 @@ import org.sat2diffusers.transforms.plan.ConversionPlan;
  * @param shardMetadata string metadata for every safetensors header
  * @param reportJson the conversion report, without what only writing can tell (sizes, checksums)
  * @param baseComponents component folders taken whole from the base pipeline ({@code --base-pipeline})
+ * @param replicaChecks the checks that need tensor bytes, which planning does not read, and the
+ *     conversion still makes before writing: the tensors every model-parallel rank holds in full,
+ *     whose copies must be equal (empty for one rank)
  */
 public record CheckpointPlan(
     Detection detection,
-    ConversionPlan mapping,
+    TensorMapping mapping,
     List<PlannedShard> shards,
     Map<String, String> smallFiles,
     List<String> componentFolders,
     Map<String, String> shardMetadata,
     String reportJson,
-    List<String> baseComponents) {
+    List<String> baseComponents,
+    List<ReplicatedTensor> replicaChecks) {
   public CheckpointPlan {
     shards = List.copyOf(shards);
     smallFiles = Map.copyOf(smallFiles);
     componentFolders = List.copyOf(componentFolders);
     shardMetadata = Map.copyOf(shardMetadata);
     baseComponents = List.copyOf(baseComponents);
-  }
-
-  /** A plan that takes nothing from a base pipeline. */
-  public CheckpointPlan(
-      Detection detection, ConversionPlan mapping, List<PlannedShard> shards, Map<String, String> smallFiles,
-      List<String> componentFolders, Map<String, String> shardMetadata, String reportJson) {
-    this(detection, mapping, shards, smallFiles, componentFolders, shardMetadata, reportJson, List.of());
+    replicaChecks = List.copyOf(replicaChecks);
   }
 
   /** The header metadata of {@code shard}: the checkpoint's, plus the file's own (the adapter's config). */

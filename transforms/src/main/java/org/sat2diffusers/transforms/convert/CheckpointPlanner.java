@@ -2,14 +2,16 @@ package org.sat2diffusers.transforms.convert;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.json.PythonJson;
-import org.sat2diffusers.io.safetensors.ShardIndex;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
@@ -25,21 +27,20 @@ import org.sat2diffusers.transforms.model.ModelDetector;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.SatTrainingConfig;
 import org.sat2diffusers.transforms.parallel.RankMerger;
-import org.sat2diffusers.transforms.parallel.ReplicatedTensor;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
-import org.sat2diffusers.transforms.plan.ConversionPlanner;
-import org.sat2diffusers.transforms.plan.OutputTensor;
-import org.sat2diffusers.transforms.plan.PlanOptions;
-import org.sat2diffusers.transforms.plan.SourceTensor;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
-import org.sat2diffusers.transforms.shard.ShardPlan;
+import org.sat2diffusers.transforms.parallel.RankedSources;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.records.OutputTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
+import org.sat2diffusers.transforms.shard.PlannedShard;
 import org.sat2diffusers.transforms.shard.ShardPlanner;
 
 /**
- * Plans one checkpoint end to end from its tensor records: map keys, detect the model, drop the
- * sincos table if that is what it is, infer the configs, check the result against the Diffusers
- * schema, plan shards, and render the small files. Touches no tensor bytes.
+ * Plans one checkpoint from its tensor records, touching no tensor bytes, in the steps {@link #plan}
+ * reads as: resolve the settings, merge model-parallel ranks, route and map every key (rules, LoRA
+ * folded in, dtypes), detect the model (and drop the position table if it is the frozen sincos one),
+ * select the components, infer their configs and check them against the Diffusers schema, export a
+ * LoRA adapter, plan the shards, render the small files, and build the report.
  */
 public final class CheckpointPlanner {
   static final String POSITION_TABLE = "patch_embed.pos_embedding";
@@ -49,13 +50,31 @@ public final class CheckpointPlanner {
   private CheckpointPlanner() {}
 
   /**
+   * The settings as planning applies them.
+   *
+   * @param sat the --sat-config, parsed
+   * @param loraAlpha --lora-alpha, else the --sat-config's lora_alpha, else SAT's default
+   * @param requested the family --model names, if not {@code auto}
+   * @param runVariant the family the run's model_config.json names, when neither --model nor --sat-config decides
+   */
+  private record Resolved(
+      Optional<SatTrainingConfig> sat, double loraAlpha, Optional<ModelFamily> requested,
+      Optional<ModelFamily> runVariant) {}
+
+  /** The components' configs, and the mapping once the schema check has dropped what --unknown-keys drop drops. */
+  private record Configured(TensorMapping mapping, Map<Component, Map<String, Object>> configs) {}
+
+  /** The files beside the shards: relative path to content, the folders written, those taken from a base. */
+  private record PipelineFiles(Map<String, String> smallFiles, List<String> folders, List<String> fromBase) {}
+
+  /**
    * @param source the path the user named, for messages and the report
    * @param files the indexed files, transformer first
    * @param runModelConfig the run's {@code model_config.json}, if it has one: its {@code variant} names
    *     the family when neither --model nor --sat-config does
    */
   public static CheckpointPlan plan(
-      String source, List<SourceFile> files, ConversionSettings settings, Optional<String> runModelConfig) {
+      String source, List<CheckpointIndex> files, ConversionSettings settings, Optional<String> runModelConfig) {
     return plan(source, files, settings, runModelConfig, null);
   }
 
@@ -63,37 +82,107 @@ public final class CheckpointPlanner {
    * As {@link #plan(String, List, ConversionSettings, Optional)}, recording {@code provenance} (when not
    * null) in every safetensors header and in the report.
    */
-  public static CheckpointPlan plan(String source, List<SourceFile> files, ConversionSettings settings,
+  public static CheckpointPlan plan(String source, List<CheckpointIndex> files, ConversionSettings settings,
       Optional<String> runModelConfig, Provenance provenance) {
+    List<String> warnings = new ArrayList<>();
+    Resolved resolved = resolveSettings(settings, runModelConfig, warnings);
+    RankedSources ranks = mergeRanks(source, files);
+    TensorMapping mapping = routeAndMap(source, ranks.tensors(), resolved.loraAlpha(), settings);
+    Detection detection = detectModel(source, mapping, resolved);
+    mapping = dropSincosTable(mapping, detection.family());
+    mapping = selectComponents(source, mapping, settings);
+    Configured configured = inferConfigs(source, mapping, detection.family(), resolved.sat(), settings, warnings);
+    Optional<AdapterExport.Result> adapter = exportAdapter(configured.mapping(), settings, warnings);
+    mapping = adapter.map(AdapterExport.Result::mapping).orElse(configured.mapping());
+    WritableNames.require(source, mapping);
+    List<PlannedShard> shards = planShards(mapping, settings, adapter);
+    PipelineFiles pipelineFiles = pipelineFiles(source, mapping, configured.configs(), shards, detection.family(),
+        resolved.sat(), settings);
+
+    Map<String, Object> report = ConversionReport.planned(source, files, settings, resolved.loraAlpha(), detection,
+        warnings, mapping, shards, pipelineFiles.fromBase());
+    adapter.ifPresent(a -> report.put("lora_adapter", ConversionReport.adapter(a, settings)));
+    Map<String, String> metadata = Map.of();
+    if (provenance != null) {
+      report.put("provenance", provenance.describe(settings, resolved.loraAlpha(), mapping.loraGroups()));
+      metadata = provenance.metadata(settings, resolved.loraAlpha(), mapping.loraGroups());
+    }
+    return new CheckpointPlan(detection, mapping, shards, pipelineFiles.smallFiles(), pipelineFiles.folders(),
+        metadata, ConversionReport.json(report), pipelineFiles.fromBase(), ranks.replicated());
+  }
+
+  /** The SAT config, the LoRA alpha, and the family named by --model or the run's model_config.json. */
+  private static Resolved resolveSettings(ConversionSettings settings, Optional<String> runModelConfig,
+      List<String> warnings) {
     Optional<SatTrainingConfig> sat =
         Optional.ofNullable(settings.satConfigYaml()).map(y -> SatTrainingConfig.parse(y, "--sat-config"));
     double alpha = settings.loraAlpha() != null ? settings.loraAlpha()
         : sat.flatMap(SatTrainingConfig::lora).map(SatTrainingConfig.Lora::alpha).orElse(SatTrainingConfig.SAT_DEFAULT_LORA_ALPHA);
-    PlanOptions options = new PlanOptions(alpha, Map.of(), true)
-        .withModelDtype(settings.dtype()).withVaeDtype(settings.vaeDtype());
-    ConversionPlan mapping;
+    Optional<ModelFamily> requested =
+        "auto".equals(settings.model()) ? Optional.empty() : Optional.of(ModelFamily.fromCliName(settings.model()));
+    Optional<ModelFamily> runVariant = requested.isPresent() || sat.isPresent() ? Optional.empty()
+        : runModelConfig.flatMap(json -> RunModelConfig.variant(json, warnings));
+    return new Resolved(sat, alpha, requested, runVariant);
+  }
+
+  /** The files' tensors with model-parallel ranks merged, and the replicated tensors to check equal. */
+  private static RankedSources mergeRanks(String source, List<CheckpointIndex> files) {
+    List<SourceTensor> tensors = new ArrayList<>();
+    for (CheckpointIndex f : files) {
+      for (TensorRecord t : f.tensors()) {
+        tensors.add(new SourceTensor(f.path(), t));
+      }
+    }
     try {
-      mapping = ConversionPlanner.plan(RankMerger.merge(sourceTensors(files)).tensors(), options);
+      return RankMerger.merge(tensors);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Every key routed to its component and mapped by its rules, LoRA folded in, dtypes chosen. */
+  private static TensorMapping routeAndMap(
+      String source, List<SourceTensor> tensors, double loraAlpha, ConversionSettings settings) {
+    TensorMapping mapping;
+    try {
+      mapping = TensorMapper.map(tensors, loraAlpha, dtypes(settings));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
     requireNoUnroutedKeys(source, mapping, settings.unknownKeys());
+    return mapping;
+  }
 
-    Optional<ModelFamily> requested =
-        "auto".equals(settings.model()) ? Optional.empty() : Optional.of(ModelFamily.fromCliName(settings.model()));
-    List<String> warnings = new ArrayList<>();
-    Optional<ModelFamily> runVariant = requested.isPresent() || sat.isPresent() ? Optional.empty()
-        : runModelConfig.flatMap(json -> RunModelConfig.variant(json, warnings));
-    Detection detection = detect(source, mapping, requested.or(() -> runVariant), sat);
-    if (requested.isEmpty() && runVariant.isPresent()) {
-      detection = new Detection(detection.family(), "the run's model_config.json names " + runVariant.get().cliName());
+  /** The family: --model, else the --sat-config, else the run's model_config.json, else the tensors. */
+  private static Detection detectModel(String source, TensorMapping mapping, Resolved resolved) {
+    Detection detection;
+    try {
+      detection = ModelDetector.detect(shapes(mapping.outputs(Component.TRANSFORMER)),
+          resolved.requested().or(resolved::runVariant), resolved.sat());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
-    ModelFamily family = detection.family();
-    if (!family.positions().learned() && hasOutput(mapping, Component.TRANSFORMER, POSITION_TABLE)) {
-      mapping = mapping.dropOutput(Component.TRANSFORMER, POSITION_TABLE,
-          "drop: frozen sincos position table (" + family.displayName() + " computes it, it is not a weight)");
+    if (resolved.requested().isEmpty() && resolved.runVariant().isPresent()) {
+      return new Detection(detection.family(), "the run's model_config.json names " + resolved.runVariant().get().cliName());
     }
+    return detection;
+  }
 
+  /**
+   * The one place the position table is dropped: a family with sincos positions computes the table,
+   * so the checkpoint's copy is no weight. The rules cannot tell, having no family.
+   */
+  private static TensorMapping dropSincosTable(TensorMapping mapping, ModelFamily family) {
+    if (family.positions().learned()
+        || mapping.outputs(Component.TRANSFORMER).stream().noneMatch(t -> t.name().equals(POSITION_TABLE))) {
+      return mapping;
+    }
+    return mapping.dropOutput(Component.TRANSFORMER, POSITION_TABLE,
+        "drop: frozen sincos position table (" + family.displayName() + " computes it, it is not a weight)");
+  }
+
+  /** The components --components names (all by default); an error when none of them is in the checkpoint. */
+  private static TensorMapping selectComponents(String source, TensorMapping mapping, ConversionSettings settings) {
     for (Component c : mapping.components()) {
       if (!settings.selects(c)) {
         mapping = mapping.withoutComponent(c, "not selected (--components " + names(settings.components()) + ")");
@@ -103,7 +192,16 @@ public final class CheckpointPlanner {
       throw new IllegalArgumentException(source + ": nothing to convert: the checkpoint holds none of the components "
           + names(settings.components()));
     }
+    return mapping;
+  }
 
+  /**
+   * Each component's config, inferred from its shapes and the family's preset, and the check that the
+   * converted tensors are exactly the Diffusers model's parameters for that config (--unknown-keys
+   * decides about the extra ones).
+   */
+  private static Configured inferConfigs(String source, TensorMapping mapping, ModelFamily family,
+      Optional<SatTrainingConfig> sat, ConversionSettings settings, List<String> warnings) {
     Map<Component, Map<String, Object>> configs = new LinkedHashMap<>();
     for (Component c : mapping.components()) {
       Map<String, List<Long>> shapes = shapes(mapping.outputs(c));
@@ -138,38 +236,56 @@ public final class CheckpointPlanner {
       }
       configs.put(c, config);
     }
+    return new Configured(mapping, configs);
+  }
 
-    AdapterExport.Result adapter = null;
-    if (settings.loraMode().exportsAdapter()) {
-      if (mapping.loraGroups().isEmpty() || !settings.selects(Component.TRANSFORMER)) {
-        warnings.add("--lora-mode " + settings.loraMode().cliName() + ": no LoRA weights in the converted transformer,"
-            + " so no adapter file");
-      } else {
-        adapter = AdapterExport.export(mapping, settings.loraMode(), settings.loraFoldScale());
-        mapping = adapter.mapping();
-      }
+  /** With --lora-mode adapter|both: the transformer's LoRA weights as a Diffusers adapter file. */
+  private static Optional<AdapterExport.Result> exportAdapter(
+      TensorMapping mapping, ConversionSettings settings, List<String> warnings) {
+    if (!settings.loraMode().exportsAdapter()) {
+      return Optional.empty();
     }
+    if (mapping.loraGroups().isEmpty() || !settings.selects(Component.TRANSFORMER)) {
+      warnings.add("--lora-mode " + settings.loraMode().cliName() + ": no LoRA weights in the converted transformer,"
+          + " so no adapter file");
+      return Optional.empty();
+    }
+    return Optional.of(AdapterExport.export(mapping, settings.loraMode(), settings.loraFoldScale()));
+  }
 
-    WritableNames.require(source, mapping);
+  /** Each component's weight files, as its library shards them, then the adapter file. */
+  private static List<PlannedShard> planShards(
+      TensorMapping mapping, ConversionSettings settings, Optional<AdapterExport.Result> adapter) {
     List<PlannedShard> shards = new ArrayList<>();
+    for (Component c : mapping.components()) {
+      long limit = settings.maxShardBytes() > 0 ? settings.maxShardBytes() : c.defaultMaxShardBytes();
+      shards.addAll(ShardPlanner.plan(mapping.outputs(c), c, limit));
+    }
+    adapter.ifPresent(a -> shards.add(new PlannedShard(Component.TRANSFORMER, AdapterExport.FILE, a.tensors(),
+        a.tensors().stream().mapToLong(OutputTensor::byteLength).sum(),
+        Map.of(PeftLoraConfig.METADATA_KEY, a.config().adapterMetadata(AdapterExport.PREFIX)))));
+    return shards;
+  }
+
+  /**
+   * The configs, shard indexes, scheduler config and model_index.json, and the folders written: the
+   * pipeline-level files come from --base-pipeline when given, else from the family's presets, and
+   * are left to the base model with --components.
+   */
+  private static PipelineFiles pipelineFiles(String source, TensorMapping mapping,
+      Map<Component, Map<String, Object>> configs, List<PlannedShard> shards, ModelFamily family,
+      Optional<SatTrainingConfig> sat, ConversionSettings settings) {
     Map<String, String> smallFiles = new LinkedHashMap<>();
     List<String> folders = new ArrayList<>();
     for (Component c : mapping.components()) {
-      long limit = settings.maxShardBytes() > 0 ? settings.maxShardBytes() : c.defaultMaxShardBytes();
-      List<ShardPlan> planned = ShardPlanner.plan(mapping.outputs(c), c.fileStem(), limit);
-      for (ShardPlan p : planned) {
-        shards.add(new PlannedShard(c, p.fileName(), p.tensors(), p.bytes()));
-      }
       folders.add(c.folder());
       smallFiles.put(c.folder() + "/config.json", json(configs.get(c)));
-      if (planned.size() > 1) {
-        smallFiles.put(c.folder() + "/" + c.fileStem() + ".safetensors.index.json", index(planned));
+      List<PlannedShard> weights = shards.stream()
+          .filter(s -> s.component() == c && !s.fileName().equals(AdapterExport.FILE)).toList();
+      if (weights.size() > 1) {
+        smallFiles.put(c.folder() + "/" + c.fileStem() + ".safetensors.index.json",
+            new String(ShardPlanner.index(weights).toJsonBytes(), StandardCharsets.UTF_8));
       }
-    }
-    if (adapter != null) {
-      shards.add(new PlannedShard(Component.TRANSFORMER, AdapterExport.FILE, adapter.tensors(),
-          adapter.tensors().stream().mapToLong(OutputTensor::byteLength).sum(),
-          Map.of(PeftLoraConfig.METADATA_KEY, adapter.config().adapterMetadata(AdapterExport.PREFIX))));
     }
     List<String> fromBase = List.of();
     if (settings.basePipeline() != null) {
@@ -181,20 +297,7 @@ public final class CheckpointPlanner {
       smallFiles.put(SCHEDULER_CONFIG, json(SchedulerConfig.build(family, sat)));
       smallFiles.put(MODEL_INDEX, json(ModelIndex.build(family, present)));
     }
-
-    String report = ConversionReport.planned(
-        source, files, settings, alpha, detection, warnings, mapping, shards, fromBase);
-    Map<String, Object> sections = new LinkedHashMap<>();
-    if (adapter != null) {
-      sections.put("lora_adapter", ConversionReport.adapter(adapter, settings));
-    }
-    Map<String, String> metadata = Map.of();
-    if (provenance != null) {
-      sections.put("provenance", provenance.describe(settings, alpha, mapping.loraGroups()));
-      metadata = provenance.metadata(settings, alpha, mapping.loraGroups());
-    }
-    report = ConversionReport.withSections(report, sections);
-    return new CheckpointPlan(detection, mapping, shards, smallFiles, folders, metadata, report, fromBase);
+    return new PipelineFiles(smallFiles, folders, fromBase);
   }
 
   /**
@@ -241,7 +344,7 @@ public final class CheckpointPlanner {
    * Keys under no component prefix: an error listing them all unless --unknown-keys drop (the router
    * already dropped them, with the reason, in the plan). keep cannot place them anywhere.
    */
-  private static void requireNoUnroutedKeys(String source, ConversionPlan mapping, UnknownKeys policy) {
+  private static void requireNoUnroutedKeys(String source, TensorMapping mapping, UnknownKeys policy) {
     List<String> keys = mapping.unroutedKeys();
     if (keys.isEmpty() || policy == UnknownKeys.DROP) {
       return;
@@ -253,43 +356,8 @@ public final class CheckpointPlanner {
         : what + "; --unknown-keys drop converts without them"));
   }
 
-  private static Detection detect(
-      String source, ConversionPlan mapping, Optional<ModelFamily> requested, Optional<SatTrainingConfig> sat) {
-    try {
-      return ModelDetector.detect(shapes(mapping.outputs(Component.TRANSFORMER)), requested, sat);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-    }
-  }
-
   private static String names(List<Component> components) {
     return String.join(",", components.stream().map(Component::folder).toList());
-  }
-
-  /**
-   * The tensors every model-parallel rank of the checkpoint holds in full, to be checked equal with
-   * {@link org.sat2diffusers.transforms.parallel.ReplicaCheck} before converting (empty for one rank).
-   */
-  public static List<ReplicatedTensor> replicatedTensors(String source, List<SourceFile> files) {
-    try {
-      return RankMerger.merge(sourceTensors(files)).replicated();
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static List<SourceTensor> sourceTensors(List<SourceFile> files) {
-    List<SourceTensor> out = new ArrayList<>();
-    for (SourceFile f : files) {
-      for (TensorRecord t : f.tensors()) {
-        out.add(new SourceTensor(f.path(), t));
-      }
-    }
-    return out;
-  }
-
-  private static boolean hasOutput(ConversionPlan plan, Component c, String name) {
-    return plan.outputs(c).stream().anyMatch(t -> t.name().equals(name));
   }
 
   static Map<String, List<Long>> shapes(List<OutputTensor> tensors) {
@@ -300,16 +368,17 @@ public final class CheckpointPlanner {
     return shapes;
   }
 
-  private static String index(List<ShardPlan> shards) {
-    Map<String, String> weightMap = new LinkedHashMap<>();
-    long total = 0;
-    for (ShardPlan s : shards) {
-      for (OutputTensor t : s.tensors()) {
-        weightMap.put(t.name(), s.fileName());
-        total += t.byteLength();
-      }
+  /** Per component, the dtype its floating-point tensors are cast to ({@code --dtype}, {@code --vae-dtype}); absent keeps. */
+  private static Map<Component, Dtype> dtypes(ConversionSettings settings) {
+    Map<Component, Dtype> dtypes = new EnumMap<>(Component.class);
+    if (settings.dtype() != null) {
+      dtypes.put(Component.TRANSFORMER, settings.dtype());
+      dtypes.put(Component.TEXT_ENCODER, settings.dtype());
     }
-    return new String(new ShardIndex(total, weightMap).toJsonBytes(), StandardCharsets.UTF_8);
+    if (settings.vaeDtype() != null) {
+      dtypes.put(Component.VAE, settings.vaeDtype());
+    }
+    return dtypes;
   }
 
   private static String json(Map<String, Object> config) {

@@ -9,14 +9,16 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.safetensors.Digest;
+import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.LoraMode;
-import org.sat2diffusers.transforms.lora.LoraGroup;
+import org.sat2diffusers.transforms.records.LoraGroup;
 import org.sat2diffusers.transforms.model.Detection;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
-import org.sat2diffusers.transforms.plan.Disposition;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.shard.PlannedShard;
+import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * {@code conversion_report.json}: the source files, what became of every source key and by which
@@ -40,21 +42,23 @@ public final class ConversionReport {
 
   private ConversionReport() {}
 
-  static String planned(
+  /** The planned report as a value (sections may be added to it); {@link #json} serializes it. */
+  static Map<String, Object> planned(
       String source,
-      List<SourceFile> files,
+      List<CheckpointIndex> files,
       ConversionSettings settings,
       double loraAlpha,
       Detection detection,
       List<String> warnings,
-      ConversionPlan mapping,
+      TensorMapping mapping,
       List<PlannedShard> shards,
       List<String> fromBase) {
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("source", source);
     List<Object> sourceFiles = new ArrayList<>();
-    for (SourceFile f : files) {
-      sourceFiles.add(map("path", f.path(), "wrapper", f.wrapper(), "tensors", f.tensors().size()));
+    for (CheckpointIndex f : files) {
+      sourceFiles.add(map("path", f.path(), "wrapper", f.wrapperKey() == null ? "" : f.wrapperKey(),
+          "tensors", f.tensors().size()));
     }
     report.put("source_files", sourceFiles);
     report.put("model", map("family", detection.family().cliName(), "reason", detection.reason()));
@@ -76,19 +80,13 @@ public final class ConversionReport {
     report.put("lora_groups", loraGroups(mapping.loraGroups()));
     report.put("dtype_changes", dtypeChanges(mapping));
     report.put("source_keys", dispositions(mapping.dispositions()));
-    report.put("planned_at", Instant.now().toString());
-    return PythonJson.dumps(report, false);
+    return report;
   }
 
-  /** The planned report with {@code sections} added before its timestamp. */
-  static String withSections(String plannedJson, Map<String, Object> sections) {
-    if (sections.isEmpty()) {
-      return plannedJson;
-    }
-    Map<String, Object> report = parse(plannedJson);
-    Object plannedAt = report.remove("planned_at");
-    report.putAll(sections);
-    report.put("planned_at", plannedAt);
+  /** The planned report, stamped with the time of planning, as JSON: serialized once, here. */
+  static String json(Map<String, Object> planned) {
+    Map<String, Object> report = new LinkedHashMap<>(planned);
+    report.put("planned_at", Instant.now().toString());
     return PythonJson.dumps(report, false);
   }
 
@@ -174,7 +172,7 @@ public final class ConversionReport {
     return PythonJson.dumps(report, false) + "\n";
   }
 
-  private static Map<String, Object> components(ConversionPlan mapping, List<PlannedShard> shards) {
+  private static Map<String, Object> components(TensorMapping mapping, List<PlannedShard> shards) {
     Map<String, Object> out = new LinkedHashMap<>();
     for (Component c : mapping.components()) {
       List<OutputTensor> tensors = mapping.outputs(c);
@@ -196,7 +194,7 @@ public final class ConversionReport {
     return out;
   }
 
-  private static List<Object> dtypeChanges(ConversionPlan mapping) {
+  private static List<Object> dtypeChanges(TensorMapping mapping) {
     List<Object> out = new ArrayList<>();
     for (Component c : mapping.components()) {
       for (OutputTensor t : mapping.outputs(c)) {

@@ -6,8 +6,7 @@ import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.config.BasePipeline;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * What a user chose for one conversion job.

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.sat2diffusers.io.storage.FileFingerprint;
-import org.sat2diffusers.transforms.lora.LoraGroup;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.LoraGroup;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * Where a converted folder comes from, recorded in every safetensors header it writes (metadata key

@@ -2,9 +2,9 @@ package org.sat2diffusers.transforms.convert;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.ConversionPlan;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.TensorMapping;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * Output tensor names a safetensors file cannot hold, refused when the plan is made (by the dry run
@@ -17,7 +17,7 @@ final class WritableNames {
 
   private WritableNames() {}
 
-  static void require(String source, ConversionPlan mapping) {
+  static void require(String source, TensorMapping mapping) {
     List<String> problems = new ArrayList<>();
     for (Component c : mapping.components()) {
       for (OutputTensor t : mapping.outputs(c)) {

@@ -10,9 +10,10 @@ import java.util.regex.Pattern;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.dtype.DtypeConversions;
 import org.sat2diffusers.io.storage.ByteRange;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
-import org.sat2diffusers.transforms.plan.LoraDelta;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.ComponentTensor;
+import org.sat2diffusers.transforms.records.LoraDelta;
+import org.sat2diffusers.transforms.records.LoraGroup;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * Folds SAT lora2 modules into plain tensors: {@code M.original.weight} with its {@code M.matrix_A.i}

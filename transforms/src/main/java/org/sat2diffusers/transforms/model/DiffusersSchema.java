@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /**
  * The state dict (key and shape of every saved tensor) that the Diffusers / transformers model of a

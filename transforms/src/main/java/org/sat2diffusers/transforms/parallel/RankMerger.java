@@ -11,7 +11,7 @@ import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.transforms.parallel.ParallelLayout.Partition;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * Merges the model-parallel rank files of one iteration ({@code mp_rank_00 … mp_rank_NN}) into one

@@ -1,7 +1,7 @@
 package org.sat2diffusers.transforms.parallel;
 
 import java.util.List;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * A checkpoint's tensors with its model-parallel ranks merged into one model.

@@ -8,8 +8,8 @@ import java.util.Map;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.torch.TensorRanges;
-import org.sat2diffusers.transforms.assemble.SourceOpener;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.io.storage.SourceOpener;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * Checks that every replicated tensor has the same bytes on every model-parallel rank, as SAT keeps

@@ -1,7 +1,7 @@
 package org.sat2diffusers.transforms.parallel;
 
 import java.util.List;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * A tensor every model-parallel rank holds in full; the conversion takes rank 0's, once the others

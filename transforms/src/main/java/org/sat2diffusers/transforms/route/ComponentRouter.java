@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * Sends each source key to its Diffusers component by prefix (DESIGN.md section 4). The published

@@ -1,7 +1,7 @@
 package org.sat2diffusers.transforms.route;
 
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
  * Where the router sent one source tensor: a component and the key inside it, or nowhere with the

@@ -1,8 +1,8 @@
 package org.sat2diffusers.transforms.rules;
 
 import java.util.List;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
-import org.sat2diffusers.transforms.plan.Disposition.Fate;
+import org.sat2diffusers.transforms.records.ComponentTensor;
+import org.sat2diffusers.transforms.records.Disposition.Fate;
 
 /**
  * What a rule made of one tensor: the output tensors (under their final keys) and the rule, readable.

@@ -5,7 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.io.torch.TensorRecord;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
+import org.sat2diffusers.transforms.records.ComponentTensor;
 
 /**
  * The T5 conditioner: its keys, prefix stripped, already are {@code T5EncoderModel} keys. Tied weights

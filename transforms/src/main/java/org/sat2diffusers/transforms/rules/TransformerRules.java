@@ -2,11 +2,13 @@ package org.sat2diffusers.transforms.rules;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
+import org.sat2diffusers.transforms.records.ComponentTensor;
 
 /**
  * SAT CogVideoX transformer keys to {@code CogVideoXTransformer3DModel} keys (DESIGN.md section 4):
- * the published ordered renames, then the splits and re-orderings that need code.
+ * the published ordered renames, then the splits and re-orderings that need code. The position table
+ * is renamed like any key: whether it is a frozen sincos table to drop depends on the model family,
+ * which only detection knows, so the planner decides that ({@code CheckpointPlanner}).
  */
 public final class TransformerRules implements ComponentRules {
   static final SubstringRenames RENAMES = SubstringRenames.of(
@@ -38,7 +40,6 @@ public final class TransformerRules implements ComponentRules {
   static final String QUERY_NORMS = "query_layernorm_list";
   static final String KEY_NORMS = "key_layernorm_list";
   static final String ADALN = "adaln_layer.adaLN_modulations";
-  static final String POSITION_TABLE = "patch_embed.pos_embedding";
 
   /**
    * SAT's per-layer adaLN linear yields 12 chunks; Diffusers' norm1.linear takes chunks 0-2 and 6-8
@@ -48,19 +49,12 @@ public final class TransformerRules implements ComponentRules {
   static final int[] NORM1_CHUNKS = {0, 1, 2, 6, 7, 8};
   static final int[] NORM2_CHUNKS = {3, 4, 5, 9, 10, 11};
 
-  private final boolean learnedPositionEmbedding;
-
-  /** @param learnedPositionEmbedding keep {@code patch_embed.pos_embedding} (5B-I2V); otherwise it is the frozen sincos table */
-  public TransformerRules(boolean learnedPositionEmbedding) {
-    this.learnedPositionEmbedding = learnedPositionEmbedding;
-  }
-
   @Override
   public List<RuleOutcome> apply(List<ComponentTensor> tensors) {
-    return tensors.stream().map(this::apply).toList();
+    return tensors.stream().map(TransformerRules::apply).toList();
   }
 
-  private RuleOutcome apply(ComponentTensor t) {
+  private static RuleOutcome apply(ComponentTensor t) {
     String key = RENAMES.apply(t.key());
     for (String dropped : DROPPED_SUBSTRINGS) {
       if (key.contains(dropped)) {
@@ -84,9 +78,6 @@ public final class TransformerRules implements ComponentRules {
     }
     if (key.contains(ADALN)) {
       return splitAdaLn(t, key);
-    }
-    if (key.equals(POSITION_TABLE) && !learnedPositionEmbedding) {
-      return RuleOutcome.dropped(t, "drop: frozen sincos position table (not a parameter of the Diffusers model)");
     }
     return RuleOutcome.mapped(t, key, "rename");
   }

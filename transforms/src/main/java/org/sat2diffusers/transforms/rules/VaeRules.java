@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
+import org.sat2diffusers.transforms.records.ComponentTensor;
 
 /**
  * SAT CogVideoX VAE keys to {@code AutoencoderKLCogVideoX} keys (DESIGN.md section 4): ordered renames,

@@ -1,8 +1,12 @@
 package org.sat2diffusers.transforms.shard;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import org.sat2diffusers.transforms.plan.OutputTensor;
+import java.util.Map;
+import org.sat2diffusers.io.safetensors.ShardIndex;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * Splits a component's tensors into weight files as huggingface_hub's
@@ -17,12 +21,13 @@ public final class ShardPlanner {
 
   /**
    * @param tensors the component's tensors in state-dict order
-   * @param stem file stem, e.g. {@code diffusion_pytorch_model} or {@code model}
+   * @param component the component, whose file stem names the files ({@code diffusion_pytorch_model} or
+   *     {@code model})
    * @param maxShardBytes the limit, in bytes
    * @return the shards in file order: one named {@code <stem>.safetensors} (no index needed), or
    *     {@code <stem>-0000i-of-0000N.safetensors}; empty when there are no tensors
    */
-  public static List<ShardPlan> plan(List<OutputTensor> tensors, String stem, long maxShardBytes) {
+  public static List<PlannedShard> plan(List<OutputTensor> tensors, Component component, long maxShardBytes) {
     if (maxShardBytes <= 0) {
       throw new IllegalArgumentException("max shard size must be positive, got " + maxShardBytes);
     }
@@ -46,14 +51,28 @@ public final class ShardPlanner {
     if (!open.isEmpty()) {
       shards.add(open);
     }
-    List<ShardPlan> out = new ArrayList<>();
+    String stem = component.fileStem();
+    List<PlannedShard> out = new ArrayList<>();
     for (int i = 0; i < shards.size(); i++) {
       String name = shards.size() == 1
           ? stem + ".safetensors"
           : String.format("%s-%05d-of-%05d.safetensors", stem, i + 1, shards.size());
       List<OutputTensor> shard = shards.get(i);
-      out.add(new ShardPlan(name, shard, shard.stream().mapToLong(OutputTensor::byteLength).sum()));
+      out.add(new PlannedShard(component, name, shard));
     }
     return out;
+  }
+
+  /** The {@code .safetensors.index.json} of a component's shards: each tensor's file, and the tensors' total bytes. */
+  public static ShardIndex index(List<PlannedShard> shards) {
+    Map<String, String> weightMap = new LinkedHashMap<>();
+    long total = 0;
+    for (PlannedShard s : shards) {
+      for (OutputTensor t : s.tensors()) {
+        weightMap.put(t.name(), s.fileName());
+        total += t.byteLength();
+      }
+    }
+    return new ShardIndex(total, weightMap);
   }
 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.sat2diffusers.transforms.model.Fixtures;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.SatTrainingConfig;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 class PipelineConfigsTest {
 

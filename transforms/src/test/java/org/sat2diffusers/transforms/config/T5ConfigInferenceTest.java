@@ -13,7 +13,7 @@ import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.transforms.model.DiffusersSchema;
 import org.sat2diffusers.transforms.model.Fixtures;
 import org.sat2diffusers.transforms.model.Fixtures.Case;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 class T5ConfigInferenceTest {
 

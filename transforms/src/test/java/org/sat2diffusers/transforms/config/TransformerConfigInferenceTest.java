@@ -19,7 +19,7 @@ import org.sat2diffusers.transforms.model.Fixtures.Case;
 import org.sat2diffusers.transforms.model.ModelDetector;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.SatTrainingConfig;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 class TransformerConfigInferenceTest {
   /** The fields testdata/README.md says the tensors determine. */

@@ -23,6 +23,7 @@ import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.transforms.model.Fixtures;
+import org.sat2diffusers.transforms.shard.PlannedShard;
 
 /**
  * conversion_report.json accounts for every source tensor of each fixture exactly once (mapped, split,
@@ -46,7 +47,7 @@ class ReportAccountingTest {
   @SuppressWarnings("unchecked")
   void everySourceTensorIsAccountedForAndBytesBalancePerComponent(List<String> files, ConversionSettings settings)
       throws IOException {
-    List<SourceFile> sources = new ArrayList<>();
+    List<CheckpointIndex> sources = new ArrayList<>();
     Map<String, Long> sourceBytes = new HashMap<>();
     for (String f : files) {
       String pt = Fixtures.testdata().resolve("sat").resolve(f).toString();
@@ -54,7 +55,7 @@ class ReportAccountingTest {
       try (RandomAccessInput in = RandomAccessInputs.open(pt)) {
         index = new TorchCheckpointReader().index(in);
       }
-      sources.add(new SourceFile(pt, index.wrapperKey() == null ? "" : index.wrapperKey(), index.tensors()));
+      sources.add(index);
       for (TensorRecord t : index.tensors()) {
         sourceBytes.put(t.key(), t.byteLength());
       }

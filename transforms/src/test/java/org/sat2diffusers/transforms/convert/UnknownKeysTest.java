@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
@@ -16,11 +17,11 @@ import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.transforms.model.Fixtures;
-import org.sat2diffusers.transforms.plan.Component;
-import org.sat2diffusers.transforms.plan.Disposition;
-import org.sat2diffusers.transforms.plan.OutputTensor;
-import org.sat2diffusers.transforms.plan.TestTensors;
-import org.sat2diffusers.transforms.plan.UnknownKeys;
+import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.OutputTensor;
+import org.sat2diffusers.transforms.records.TestTensors;
+import org.sat2diffusers.transforms.convert.UnknownKeys;
 
 /**
  * The 2B fine-tune plus two keys no rule knows: one under no component prefix, one transformer key
@@ -86,6 +87,6 @@ class UnknownKeysTest {
     for (String key : extraKeys) {
       tensors.add(TestTensors.record(key, Dtype.F32, 64, List.of(), List.of(4L)));
     }
-    return CheckpointPlanner.plan("ckpt.pt", List.of(new SourceFile(pt, "module", tensors)), settings, Optional.empty());
+    return CheckpointPlanner.plan("ckpt.pt", List.of(new CheckpointIndex(pt, "module", tensors, Map.of())), settings, Optional.empty());
   }
 }

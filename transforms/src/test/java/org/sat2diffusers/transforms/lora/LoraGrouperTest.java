@@ -3,15 +3,16 @@ package org.sat2diffusers.transforms.lora;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.sat2diffusers.transforms.plan.TestTensors.source;
+import static org.sat2diffusers.transforms.records.TestTensors.source;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.ComponentTensor;
+import org.sat2diffusers.transforms.records.LoraGroup;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 class LoraGrouperTest {
   private static final String M = "transformer.layers.0.attention.query_key_value";

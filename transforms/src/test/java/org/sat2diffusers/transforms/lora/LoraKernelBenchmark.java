@@ -1,13 +1,13 @@
 package org.sat2diffusers.transforms.lora;
 
 import java.util.Random;
-import org.sat2diffusers.transforms.assemble.TensorAssembler;
 
 /**
  * The LoRA merge kernel alone on a CogVideoX-5B-sized layer set (42 layers; query_key_value in 3
  * parts and dense in 1, each a (3072 x 128) x (128 x 3072) fp32 product, r = 128), in GFLOP/s
  * (2 m n k per product; the scale-and-add is timed but not counted). Run by benchmarks/run.sh, not by
- * the build. Rows go through in blocks as {@link TensorAssembler} sends them.
+ * the build. Rows go through in blocks of 4 MiB, as the shard writer (pipeline
+ * {@code write.TensorAssembler}) sends them.
  *
  * <p>Usage: {@code LoraKernelBenchmark [layers]}
  */
@@ -15,12 +15,13 @@ public final class LoraKernelBenchmark {
   private static final int HIDDEN = 3072;
   private static final int RANK = 128;
   private static final int PARTS_PER_LAYER = 4;
+  private static final int BLOCK_BYTES = 4 << 20;
 
   private LoraKernelBenchmark() {}
 
   public static void main(String[] args) {
     int layers = args.length > 0 ? Integer.parseInt(args[0]) : 42;
-    int blockRows = TensorAssembler.DEFAULT_BUFFER_BYTES / (HIDDEN * 4);
+    int blockRows = BLOCK_BYTES / (HIDDEN * 4);
     Random random = new Random(0);
     float[] a = new float[RANK * HIDDEN];
     float[] b = new float[HIDDEN * RANK];

@@ -10,7 +10,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.dtype.DtypeConversions;
-import org.sat2diffusers.transforms.assemble.Ulp;
 
 class LoraMergeKernelTest {
   static List<LoraMergeCase> cases() {

@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.sat2diffusers.transforms.plan.Component;
+import org.sat2diffusers.transforms.records.Component;
 
 /** The shared fixtures (testdata/) and this module's test resources, as the shapes and configs these tests need. */
 public final class Fixtures {

@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.transforms.parallel.ParallelLayout.Split;
-import org.sat2diffusers.transforms.plan.SourceTensor;
-import org.sat2diffusers.transforms.plan.TestTensors;
+import org.sat2diffusers.transforms.records.SourceTensor;
+import org.sat2diffusers.transforms.records.TestTensors;
 
 /** The merge recipes of SAT's model-parallel layers, range by range, on two ranks. */
 class RankMergerTest {

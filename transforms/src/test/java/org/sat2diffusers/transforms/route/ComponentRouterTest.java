@@ -1,12 +1,12 @@
 package org.sat2diffusers.transforms.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.sat2diffusers.transforms.plan.TestTensors.source;
+import static org.sat2diffusers.transforms.records.TestTensors.source;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
-import org.sat2diffusers.transforms.plan.SourceTensor;
+import org.sat2diffusers.transforms.records.SourceTensor;
 
 class ComponentRouterTest {
   @Test

@@ -3,15 +3,15 @@ package org.sat2diffusers.transforms.rules;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.sat2diffusers.transforms.plan.TestTensors.source;
+import static org.sat2diffusers.transforms.records.TestTensors.source;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.ByteRange;
-import org.sat2diffusers.transforms.plan.ComponentTensor;
-import org.sat2diffusers.transforms.plan.Disposition.Fate;
+import org.sat2diffusers.transforms.records.ComponentTensor;
+import org.sat2diffusers.transforms.records.Disposition.Fate;
 
 class TransformerRulesTest {
   @Test
@@ -33,7 +33,7 @@ class TransformerRulesTest {
   @Test
   void splitsQueryKeyValueIntoThirds() {
     ComponentTensor qkv = tensor("transformer.layers.1.attention.query_key_value.weight", 6, 4);
-    RuleOutcome outcome = apply(false, qkv);
+    RuleOutcome outcome = apply(qkv);
     assertEquals(Fate.SPLIT, outcome.fate());
     assertEquals(List.of("transformer_blocks.1.attn1.to_q.weight", "transformer_blocks.1.attn1.to_k.weight",
         "transformer_blocks.1.attn1.to_v.weight"), keys(outcome));
@@ -47,7 +47,7 @@ class TransformerRulesTest {
   @Test
   void reordersAdaLnChunksIntoNorm1AndNorm2() {
     ComponentTensor adaLn = tensor("mixins.adaln_layer.adaLN_modulations.4.1.bias", 24);
-    RuleOutcome outcome = apply(false, adaLn);
+    RuleOutcome outcome = apply(adaLn);
     assertEquals(List.of("transformer_blocks.4.norm1.linear.bias", "transformer_blocks.4.norm2.linear.bias"), keys(outcome));
     long start = adaLn.sources().get(0).offset();
     List<ByteRange> norm1 = new ArrayList<>();
@@ -61,32 +61,32 @@ class TransformerRulesTest {
   @Test
   void movesQueryAndKeyNormsIntoTheirBlocks() {
     assertEquals(List.of("transformer_blocks.2.attn1.norm_q.weight"),
-        keys(apply(false, tensor("mixins.adaln_layer.query_layernorm_list.2.weight", 8))));
+        keys(apply(tensor("mixins.adaln_layer.query_layernorm_list.2.weight", 8))));
     assertEquals(List.of("transformer_blocks.0.attn1.norm_k.bias"),
-        keys(apply(false, tensor("mixins.adaln_layer.key_layernorm_list.0.bias", 8))));
+        keys(apply(tensor("mixins.adaln_layer.key_layernorm_list.0.bias", 8))));
   }
 
   @Test
-  void dropsBuffersAndTheSincosTableUnlessPositionsAreLearned() {
+  void dropsBuffersAndRenamesThePositionTable() {
     for (String key : List.of("mixins.pos_embed.freqs_sin", "mixins.pos_embed.freqs_cos", "transformer.embed_tokens.weight",
         "mixins.patch_embed.position_embedding")) {
-      assertEquals(Fate.DROPPED, apply(true, tensor(key, 4)).fate(), key);
+      assertEquals(Fate.DROPPED, apply(tensor(key, 4)).fate(), key);
     }
+    // sincos or learned is the model family's to say: the planner drops a sincos table after detection
     ComponentTensor table = tensor("mixins.pos_embed.pos_embedding", 1, 11, 16);
-    assertEquals(Fate.DROPPED, apply(false, table).fate());
-    assertTrue(apply(false, table).rule().contains("sincos"));
-    assertEquals(List.of("patch_embed.pos_embedding"), keys(apply(true, table)));
+    assertEquals(Fate.MAPPED, apply(table).fate());
+    assertEquals(List.of("patch_embed.pos_embedding"), keys(apply(table)));
   }
 
   @Test
   void refusesAQueryKeyValueThatDoesNotSplitInThree() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> apply(false, tensor("transformer.layers.0.attention.query_key_value.weight", 7, 4)));
+        () -> apply(tensor("transformer.layers.0.attention.query_key_value.weight", 7, 4)));
     assertTrue(e.getMessage().contains("query_key_value.weight"), e.getMessage());
   }
 
-  private static RuleOutcome apply(boolean learned, ComponentTensor t) {
-    return new TransformerRules(learned).apply(List.of(t)).get(0);
+  private static RuleOutcome apply(ComponentTensor t) {
+    return new TransformerRules().apply(List.of(t)).get(0);
   }
 
   private static ComponentTensor tensor(String key, long... shape) {

@@ -1,0 +1,19 @@
+package org.sat2diffusers.pipeline.write;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.sat2diffusers.io.safetensors.Digest;
+import org.sat2diffusers.io.storage.SourceOpener;
+import org.sat2diffusers.transforms.records.OutputTensor;
+
+/**
+ * One attempt at one shard file: creates it at {@code path} (replacing an earlier attempt's) and
+ * writes it from its start. {@link ShardFiles} is the real one; {@link ShardWriteOptions} names the
+ * class a run uses, so that a test can wire in a decorator (a write that breaks) through an option.
+ * Implementations need a public no-argument constructor.
+ */
+public interface ShardWriter {
+  ShardFileWriter.Written write(String path, List<OutputTensor> tensors, Map<String, String> metadata,
+      SourceOpener opener, Digest digest) throws IOException;
+}
