@@ -84,7 +84,7 @@ final class PlanPrinter {
       m.put("iteration", p.job().iteration());
       m.put("output", p.job().outputDir());
       if (p.ok()) {
-        m.put("plan", PythonJson.parse(p.plan().reportJson()));
+        m.put("plan", p.plan().report());
         List<Object> pending = new ArrayList<>();
         if (!p.plan().replicaChecks().isEmpty()) {
           Map<String, Object> check = new LinkedHashMap<>();

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param smallFiles relative path inside the output folder to file content
  * @param shardPaths relative paths of every planned shard
  * @param components component folders this conversion writes (their old contents are replaced)
- * @param reportJson the conversion report without write results, as JSON
+ * @param report the conversion report without write results, as a value (JSON-shaped maps and lists)
  * @param baseComponents component folders to take from the job's base pipeline (also in {@code components})
  */
 public record CheckpointSummary(
@@ -20,7 +20,7 @@ public record CheckpointSummary(
     Map<String, String> smallFiles,
     List<String> shardPaths,
     List<String> components,
-    String reportJson,
+    Map<String, Object> report,
     List<String> baseComponents)
     implements Serializable {
   public CheckpointSummary {

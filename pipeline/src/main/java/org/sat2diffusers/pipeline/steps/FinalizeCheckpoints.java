@@ -201,8 +201,7 @@ public class FinalizeCheckpoints
             r.nonFinite(), r.loraBlas()));
       }
       files.sort((a, b) -> a.path().compareTo(b.path()));
-      String report = ConversionReport.withWrittenFiles(summary.reportJson(), files, finiteChecked);
-      return ConversionReport.withConfigFiles(report, summary.smallFiles());
+      return ConversionReport.finished(summary.report(), files, finiteChecked, summary.smallFiles());
     }
   }
 }

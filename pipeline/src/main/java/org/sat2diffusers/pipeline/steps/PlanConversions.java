@@ -100,7 +100,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, Checkpoin
             shard.tensors()));
       }
       c.output(SUMMARIES, KV.of(job.id(),
-          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.reportJson(),
+          new CheckpointSummary(job.id(), plan.smallFiles(), shardPaths, plan.componentFolders(), plan.report(),
               plan.baseComponents())));
     }
   }

@@ -17,7 +17,8 @@ import org.sat2diffusers.transforms.shard.PlannedShard;
  * @param smallFiles relative path to content: configs, indexes, scheduler config, model_index.json
  * @param componentFolders the component folders written (their old contents get replaced)
  * @param shardMetadata string metadata for every safetensors header
- * @param reportJson the conversion report, without what only writing can tell (sizes, checksums)
+ * @param report the conversion report as a value (JSON-shaped maps and lists), without what only
+ *     writing can tell (sizes, checksums); serialized once, when the written files are added
  * @param baseComponents component folders taken whole from the base pipeline ({@code --base-pipeline})
  * @param replicaChecks the checks that need tensor bytes, which planning does not read, and the
  *     conversion still makes before writing: the tensors every model-parallel rank holds in full,
@@ -30,7 +31,7 @@ public record CheckpointPlan(
     Map<String, String> smallFiles,
     List<String> componentFolders,
     Map<String, String> shardMetadata,
-    String reportJson,
+    Map<String, Object> report,
     List<String> baseComponents,
     List<ReplicatedTensor> replicaChecks) {
   public CheckpointPlan {

@@ -108,7 +108,7 @@ public final class CheckpointPlanner {
       metadata = provenance.metadata(settings, resolved.loraAlpha(), mapping.loraGroups());
     }
     return new CheckpointPlan(detection, mapping, shards, pipelineFiles.smallFiles(), pipelineFiles.folders(),
-        metadata, ConversionReport.json(report), pipelineFiles.fromBase(), ranks.replicated());
+        metadata, ConversionReport.stamped(report), pipelineFiles.fromBase(), ranks.replicated());
   }
 
   /** The SAT config, the LoRA alpha, and the family named by --model or the run's model_config.json. */

@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.convert;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,11 +84,11 @@ public final class ConversionReport {
     return report;
   }
 
-  /** The planned report, stamped with the time of planning, as JSON: serialized once, here. */
-  static String json(Map<String, Object> planned) {
+  /** The planned report, stamped with the time of planning; it stays a value until {@link #finished}. */
+  static Map<String, Object> stamped(Map<String, Object> planned) {
     Map<String, Object> report = new LinkedHashMap<>(planned);
     report.put("planned_at", Instant.now().toString());
-    return PythonJson.dumps(report, false);
+    return Collections.unmodifiableMap(report);
   }
 
   /**
@@ -120,14 +121,20 @@ public final class ConversionReport {
   }
 
   /**
-   * The planned report plus the files as written, and when; the provenance gains
+   * The whole report as written beside the output, serialized once: the planned report plus the files
+   * as written and when, and {@code config_files}: every small file the conversion wrote (configs,
+   * indexes, scheduler config, model_index.json) with its size and sha256, in path order, so
+   * {@code verify} can tell an edited config from the one converted. The provenance gains
    * {@code lora_merge_blas}, the BLAS that multiplied LoRA products (when any were merged).
    *
+   * @param planned the plan's report ({@link CheckpointPlan#report}); not changed
    * @param finiteChecked whether the written tensors were checked for NaN and infinity (--check-finite):
    *     then each file lists the tensors holding any, with their counts
+   * @param smallFiles relative path to the text written there (UTF-8)
    */
-  public static String withWrittenFiles(String plannedJson, List<WrittenFile> written, boolean finiteChecked) {
-    Map<String, Object> report = parse(plannedJson);
+  public static String finished(Map<String, Object> planned, List<WrittenFile> written, boolean finiteChecked,
+      Map<String, String> smallFiles) {
+    Map<String, Object> report = new LinkedHashMap<>(planned);
     List<Object> files = new ArrayList<>();
     for (WrittenFile w : written) {
       Map<String, Object> file = map("path", w.path(), "bytes", w.bytes(), "header_" + w.digest(), w.headerDigest(),
@@ -145,30 +152,19 @@ public final class ConversionReport {
     List<String> blas = written.stream().map(WrittenFile::loraBlas).filter(b -> !b.isEmpty()).distinct().sorted().toList();
     if (!blas.isEmpty()) {
       @SuppressWarnings("unchecked")
-      Map<String, Object> provenance = (Map<String, Object>) report.computeIfAbsent("provenance", k -> new LinkedHashMap<>());
+      Map<String, Object> provenance = new LinkedHashMap<>((Map<String, Object>) report.getOrDefault("provenance", Map.of()));
       provenance.put("lora_merge_blas", String.join("; ", blas));
+      report.put("provenance", provenance);
     }
     report.put("finite_check", finiteChecked);
     report.put("written_files", files);
     report.put("finished_at", Instant.now().toString());
-    return PythonJson.dumps(report, false) + "\n";
-  }
-
-  /**
-   * The report plus {@code config_files}: every small file the conversion wrote (configs, indexes,
-   * scheduler config, model_index.json) with its size and sha256, in path order, so {@code verify}
-   * can tell an edited config from the one converted.
-   *
-   * @param smallFiles relative path to the text written there (UTF-8)
-   */
-  public static String withConfigFiles(String reportJson, Map<String, String> smallFiles) {
-    Map<String, Object> report = parse(reportJson);
-    List<Object> files = new ArrayList<>();
+    List<Object> configs = new ArrayList<>();
     for (Map.Entry<String, String> f : new TreeMap<>(smallFiles).entrySet()) {
       byte[] bytes = f.getValue().getBytes(StandardCharsets.UTF_8);
-      files.add(map("path", f.getKey(), "bytes", (long) bytes.length, "sha256", Digest.SHA256.of(bytes)));
+      configs.add(map("path", f.getKey(), "bytes", (long) bytes.length, "sha256", Digest.SHA256.of(bytes)));
     }
-    report.put("config_files", files);
+    report.put("config_files", configs);
     return PythonJson.dumps(report, false) + "\n";
   }
 
@@ -213,15 +209,6 @@ public final class ConversionReport {
           "component", d.component() == null ? null : d.component().folder(), "outputs", d.outputs(), "rule", d.rule()));
     }
     return out;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> parse(String json) {
-    try {
-      return (Map<String, Object>) PythonJson.parse(json);
-    } catch (Exception e) {
-      throw new IllegalStateException("the planned report is not valid JSON", e);
-    }
   }
 
   /** An insertion-ordered map from alternating keys and values (values may be null). */

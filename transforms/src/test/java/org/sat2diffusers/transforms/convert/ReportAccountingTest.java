@@ -61,7 +61,7 @@ class ReportAccountingTest {
       }
     }
     CheckpointPlan plan = CheckpointPlanner.plan("fixture", sources, settings, Optional.empty());
-    Map<String, Object> report = (Map<String, Object>) PythonJson.parse(plan.reportJson());
+    Map<String, Object> report = (Map<String, Object>) PythonJson.parse(PythonJson.dumps(plan.report(), false));
 
     Map<String, Long> bytesIn = new TreeMap<>();
     List<String> accounted = new ArrayList<>();
