@@ -16,6 +16,9 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * brings predates the request field, so the header is added to the request directly.
  */
 public final class S3CreateIfAbsent {
+  /** Conditional PUTs whose answer was lost in transit before giving up. */
+  private static final int ATTEMPTS = 5;
+
   private S3CreateIfAbsent() {}
 
   private static boolean exists(String bucket, String key) {
@@ -34,21 +37,26 @@ public final class S3CreateIfAbsent {
     PutObjectRequest request = PutObjectRequest.builder().bucket(uri.getHost()).key(key)
         .overrideConfiguration(AwsRequestOverrideConfiguration.builder().putHeader("If-None-Match", "*").build())
         .build();
-    try {
-      S3Access.client().putObject(request, RequestBody.fromBytes(bytes));
-      return true;
-    } catch (S3Exception e) {
-      if (e.statusCode() == 412 || e.statusCode() == 409) {
-        return false;
+    SdkException lost = null;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        S3Access.client().putObject(request, RequestBody.fromBytes(bytes));
+        return true;
+      } catch (S3Exception e) {
+        if (e.statusCode() == 412 || e.statusCode() == 409) {
+          return false;
+        }
+        throw S3Errors.of(path, "cannot create", e);
+      } catch (SdkException e) {
+        // S3Proxy answers 412 before reading the body and closes the connection: the client sees a
+        // broken pipe and cannot tell the answer. An object there now (ours or another's) is what
+        // the caller reads next; none (e.g. its holder released it meanwhile): ask again.
+        if (exists(uri.getHost(), key)) {
+          return false;
+        }
+        lost = e;
       }
-      throw S3Errors.of(path, "cannot create", e);
-    } catch (SdkException e) {
-      // S3Proxy answers 412 before reading the body and closes the connection: the client sees a
-      // broken pipe. Whether the object is there now (ours or another's) is what the caller reads next.
-      if (exists(uri.getHost(), key)) {
-        return false;
-      }
-      throw S3Errors.of(path, "cannot create", e);
     }
+    throw S3Errors.of(path, "cannot create", lost);
   }
 }
