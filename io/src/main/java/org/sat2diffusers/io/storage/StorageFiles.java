@@ -51,6 +51,9 @@ public final class StorageFiles {
     } catch (IOException e) {
       throw PathErrors.naming(glob, "cannot list", e);
     }
+    // Beam's Hadoop file system lists the folders a recursive glob passes through as if they were
+    // files (its resource ids carry no trailing slash): a listed path with others below it is a folder
+    files.removeIf(f -> !files.subSet(f + "/", f + "0").isEmpty()); // '0' follows '/'
     return new ArrayList<>(files);
   }
 
@@ -60,8 +63,7 @@ public final class StorageFiles {
    * both with {@code **}.)
    */
   private static List<String> specs(String glob) {
-    boolean objectStore = glob.startsWith("s3://") || glob.startsWith("gs://");
-    if (glob.endsWith("/**") && !objectStore) {
+    if (glob.endsWith("/**") && !isObjectStore(glob)) {
       return List.of(glob, glob.substring(0, glob.length() - 1));
     }
     return List.of(glob);
@@ -208,6 +210,11 @@ public final class StorageFiles {
     String p = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     int slash = p.lastIndexOf('/');
     return slash <= 0 ? null : p.substring(0, slash);
+  }
+
+  /** Whether the path is in an object store (s3://, gs://): keys under prefixes, no folders. */
+  public static boolean isObjectStore(String path) {
+    return path.startsWith("s3://") || path.startsWith("gs://");
   }
 
   /** Whether the path is on this machine's filesystem: a plain path or a file: URI. */

@@ -2,6 +2,7 @@ package org.sat2diffusers.pipeline.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
@@ -18,6 +19,7 @@ import org.sat2diffusers.pipeline.jobs.JobManifest;
 import org.sat2diffusers.pipeline.jobs.JobOption;
 import org.sat2diffusers.pipeline.jobs.JobOptions;
 import org.sat2diffusers.pipeline.jobs.JobValues;
+import org.sat2diffusers.pipeline.jobs.NamedInput;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.runner.RunnerOptions;
@@ -98,16 +100,19 @@ public final class ConvertCommand implements Callable<Integer> {
       options = storage.applyTo(runner.pipelineOptions());
       options.as(ConversionOptions.class).setFailFast(failFast);
       FileSystems.setDefaultPipelineOptions(options);
-      String satConfig = null;
+      List<NamedInput> inputs = new ArrayList<>();
       if (manifest != null) {
-        jobs = fromManifest();
+        JobManifest.Contents contents = fromManifest();
+        jobs = contents.jobs();
+        inputs.add(new NamedInput(Paths2.absolute(manifest), "--manifest"));
+        inputs.addAll(contents.inputs());
       } else {
         JobValues job = fromCommandLine();
         output = Paths2.absolute(job.output());
-        satConfig = job.satConfig();
         jobs = JobExpander.expand(job.request(Paths2::absolute));
+        inputs.addAll(job.inputs(JobOption::cliName, Paths2::absolute));
       }
-      OutputOverlap.check(jobs, Paths2.absolute(satConfig, manifest), planJson == null ? null : Paths2.absolute(planJson));
+      OutputOverlap.check(jobs, inputs, planJson == null ? null : Paths2.absolute(planJson));
     } catch (IllegalArgumentException | UsageException e) {
       LOG.severe(ErrorText.of(e));
       return ExitCodes.USAGE;
@@ -164,7 +169,7 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   /** The jobs of a --manifest, which replaces the job options on the command line. */
-  private List<CheckpointJob> fromManifest() throws IOException, UsageException {
+  private JobManifest.Contents fromManifest() throws IOException, UsageException {
     List<JobOption> given = JobOptions.given(spec.commandLine().getParseResult());
     if (!given.isEmpty()) {
       throw new UsageException(given.get(0).cliName() + " is a field of each job in a --manifest ("

@@ -1,9 +1,6 @@
 package org.sat2diffusers.pipeline.cli;
 
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Objects;
 
 /** Command-line paths: URIs (s3://, hdfs://, ...) pass through; local paths become absolute. */
 final class Paths2 {
@@ -14,10 +11,5 @@ final class Paths2 {
       return path;
     }
     return Path.of(path).toAbsolutePath().normalize().toString();
-  }
-
-  /** Each path given, made absolute; null ones left out. */
-  static List<String> absolute(String... paths) {
-    return Arrays.stream(paths).filter(Objects::nonNull).map(Paths2::absolute).toList();
   }
 }

@@ -48,24 +48,40 @@ public final class JobManifest {
 
   private JobManifest() {}
 
+  /**
+   * What a manifest asks for: its jobs, and the files its entries name besides their sources (so
+   * that no job's output may overwrite what another job reads).
+   *
+   * @param jobs the checkpoints to convert, in the manifest's order
+   * @param inputs each entry's {@code sat_config} and {@code base_pipeline}, cited with the entry's line
+   */
+  public record Contents(List<CheckpointJob> jobs, List<NamedInput> inputs) {
+    public Contents {
+      jobs = List.copyOf(jobs);
+      inputs = List.copyOf(inputs);
+    }
+  }
+
   /** Reads, checks and expands the manifest at {@code manifestPath} (any Beam filesystem). */
-  public static List<CheckpointJob> read(String manifestPath) throws IOException {
+  public static Contents read(String manifestPath) throws IOException {
     String text = StorageFiles.readString(manifestPath, MAX_MANIFEST_BYTES);
     return jobs(text, manifestPath, folderOf(manifestPath));
   }
 
   /**
-   * The jobs of a manifest's text: every entry's fields and values are checked, then the files its
-   * options name read (sat_config, base_pipeline) and its sources expanded, then all outputs are
-   * checked to be distinct; each stage reports every problem it finds.
+   * The jobs of a manifest's text and the files they name: every entry's fields and values are
+   * checked, then the files its options name read (sat_config, base_pipeline) and its sources
+   * expanded, then all outputs are checked to be distinct; each stage reports every problem it finds.
    *
    * @param origin the manifest's name, for messages
    * @param baseDir the folder relative paths are resolved against
    */
-  static List<CheckpointJob> jobs(String text, String origin, String baseDir) throws IOException {
+  static Contents jobs(String text, String origin, String baseDir) throws IOException {
     List<String> problems = new ArrayList<>();
     List<CheckpointJob> jobs = new ArrayList<>();
+    List<NamedInput> inputs = new ArrayList<>();
     for (Entry entry : parse(text, origin, baseDir)) {
+      inputs.addAll(entry.values.inputs(option -> option.field() + " (job at line " + entry.line + ")", entry::resolve));
       JobRequest request;
       try {
         request = entry.request();
@@ -85,7 +101,7 @@ public final class JobManifest {
     }
     fail(origin, problems);
     JobExpander.requireDistinctOutputs(jobs);
-    return jobs;
+    return new Contents(jobs, inputs);
   }
 
   /** Checks the structure and every value; nothing is read from storage. */

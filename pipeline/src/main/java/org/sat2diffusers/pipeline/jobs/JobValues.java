@@ -53,11 +53,6 @@ public final class JobValues {
     return List.copyOf(sourceRoots);
   }
 
-  /** The SAT training YAML as given, or null. */
-  public String satConfig() {
-    return satConfig;
-  }
-
   /** The output folder as given, or null. */
   public String output() {
     return output;
@@ -82,6 +77,21 @@ public final class JobValues {
           + " adapter or both");
     }
     return problems;
+  }
+
+  /**
+   * The files these options name besides the sources (the SAT config, the base pipeline), each cited
+   * by its option's name as {@code name} spells it, paths as {@code resolve} makes them.
+   */
+  public List<NamedInput> inputs(Function<JobOption, String> name, UnaryOperator<String> resolve) {
+    List<NamedInput> inputs = new ArrayList<>();
+    if (satConfig != null) {
+      inputs.add(new NamedInput(resolve.apply(satConfig), name.apply(JobOptions.SAT_CONFIG)));
+    }
+    if (basePipeline != null) {
+      inputs.add(new NamedInput(resolve.apply(basePipeline), name.apply(JobOptions.BASE_PIPELINE)));
+    }
+    return inputs;
   }
 
   /**

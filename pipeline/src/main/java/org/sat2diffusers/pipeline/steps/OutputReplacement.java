@@ -96,28 +96,50 @@ final class OutputReplacement {
   }
 
   /**
-   * Fails, naming the folder, unless a file can be created in each local folder the commit will
-   * write or delete in: checked before the old marker goes, so an output that cannot be replaced
-   * stays as it was, complete. (Other stores answer only when written: there a failure can still
-   * come later, and the output is then left without a marker.)
+   * Fails, naming the folder, unless a file can be created and deleted in each folder the commit
+   * will write or delete in (a probe file, removed at once): checked before the old marker goes, so
+   * an output that cannot be replaced (no permission, a read-only or immutable folder, an HDFS quota,
+   * an object store policy on the prefix) stays as it was, complete.
    */
   static void requireWritable(Collection<String> folders) throws IOException {
     for (String folder : new TreeSet<>(folders)) {
-      if (!StorageFiles.isLocal(folder)) {
-        continue;
-      }
-      Path dir = StorageFiles.localPath(folder);
-      while (!Files.isDirectory(dir) && dir.getParent() != null) {
-        dir = dir.getParent(); // created by the move: it is the folder above that must take it
-      }
-      Path probe = dir.resolve(".sat2diffusers-probe-" + UUID.randomUUID());
+      String probe = probeFolder(folder) + "/.sat2diffusers-probe-" + UUID.randomUUID();
       try {
-        Files.createFile(probe);
-        Files.delete(probe);
+        if (StorageFiles.isLocal(probe)) {
+          Files.createFile(StorageFiles.localPath(probe));
+          Files.delete(StorageFiles.localPath(probe));
+        } else {
+          StorageFiles.writeString(probe, "");
+          StorageFiles.delete(List.of(probe));
+        }
       } catch (IOException e) {
         throw new IOException(folder + ": cannot write there (" + e.getClass().getSimpleName() + " " + e.getMessage()
             + "); the existing output was left as it is", e);
       }
     }
+  }
+
+  /**
+   * Where the probe for {@code folder} goes, creating no folder: the folder itself, or, where it does
+   * not exist yet (the move will create it), the nearest folder above that does. Object stores have
+   * no folders (their policies judge the key prefix, the probe goes there); on HDFS, where Beam lists
+   * files only, a folder counts as existing when it holds files.
+   */
+  private static String probeFolder(String folder) throws IOException {
+    if (StorageFiles.isLocal(folder)) {
+      Path dir = StorageFiles.localPath(folder);
+      while (!Files.isDirectory(dir) && dir.getParent() != null) {
+        dir = dir.getParent();
+      }
+      return dir.toString();
+    }
+    if (StorageFiles.isObjectStore(folder)) {
+      return folder;
+    }
+    String dir = folder;
+    while (StorageFiles.list(dir + "/*").isEmpty() && dir.indexOf('/', dir.indexOf("://") + 3) > 0) {
+      dir = dir.substring(0, dir.lastIndexOf('/'));
+    }
+    return dir;
   }
 }

@@ -16,10 +16,14 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code OUT/.sat2diffusers-staging}, where a checkpoint's files are written until the commit moves
  * them into place. It must be a real folder of the output: a symbolic link there would make the
- * writers and the commit write, move and delete in whatever folder it points to.
+ * writers and the commit write, move and delete in whatever folder it points to. A checkpoint that
+ * failed while its shards were being written is marked failed here, so that its other shards are not
+ * written and their space is free for the rest of the run.
  */
 public final class StagingFolder {
   public static final String NAME = ".sat2diffusers-staging";
+  /** In the staging folder of a checkpoint that will not be committed. */
+  private static final String FAILED = ".failed";
 
   private static final Logger LOG = LoggerFactory.getLogger(StagingFolder.class);
 
@@ -56,6 +60,43 @@ public final class StagingFolder {
       }
     } catch (IOException | RuntimeException e) {
       LOG.warn("cannot remove {} after its write failed: {}", path, ErrorText.of(e));
+    }
+  }
+
+  /**
+   * A shard of the checkpoint staged in {@code outputDir} failed for good, so the checkpoint will not
+   * be committed: its staged files are removed now, not at the commit (the next checkpoint may need
+   * their space), and the folder is marked failed so that its remaining shards are not written. A
+   * shard another worker finishes meanwhile is removed here, or by that worker when it sees the mark
+   * ({@link #hasFailed}). Failures to do so are only logged: the shard's error is what counts, and the
+   * commit step discards the staging folder of a failed checkpoint anyway.
+   */
+  public static void failCheckpoint(String outputDir) {
+    String staging = outputDir + "/" + NAME;
+    try {
+      discard(outputDir); // first: on a full disk even the mark needs room
+      OutputGuard.requireNoLinks(outputDir, List.of(staging));
+      StorageFiles.writeString(staging + "/" + FAILED, "");
+      List<String> finishedMeanwhile =
+          StorageFiles.list(staging + "/**").stream().filter(f -> !f.endsWith("/" + NAME + "/" + FAILED)).toList();
+      OutputGuard.requireNoLinks(outputDir, finishedMeanwhile);
+      StorageFiles.delete(finishedMeanwhile);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("{}: cannot remove the staged files of the failed checkpoint yet: {}", outputDir, ErrorText.of(e));
+    }
+  }
+
+  /**
+   * Whether the checkpoint staged in {@code outputDir} has failed ({@link #failCheckpoint}): then its
+   * shards are not written, or removed once written. False when that cannot be told (logged): the
+   * commit step still discards what a failed checkpoint staged.
+   */
+  public static boolean hasFailed(String outputDir) {
+    try {
+      return StorageFiles.exists(outputDir + "/" + NAME + "/" + FAILED);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("{}: cannot tell whether the checkpoint has failed: {}", outputDir, ErrorText.of(e));
+      return false;
     }
   }
 

@@ -31,7 +31,6 @@ import org.sat2diffusers.pipeline.records.ShardTask;
 import org.sat2diffusers.pipeline.write.ShardFileWriter;
 import org.sat2diffusers.pipeline.write.ShardWriteOptions;
 import org.sat2diffusers.pipeline.write.ShardWriter;
-import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.lora.LoraMergeKernel;
 import org.sat2diffusers.transforms.records.OutputTensor;
 import org.slf4j.Logger;
@@ -84,8 +83,11 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
 
     @ProcessElement
     public void process(@Element ShardTask task, MultiOutputReceiver out, PipelineOptions options, ProcessContext c) {
-      ConversionSettings settings = c.sideInput(jobs).get(task.checkpointId()).settings();
-      Digest digest = settings.digest();
+      CheckpointJob job = c.sideInput(jobs).get(task.checkpointId());
+      if (StagingFolder.hasFailed(job.outputDir())) {
+        return; // another shard of the checkpoint failed (reported there): this one's space stays free
+      }
+      Digest digest = job.settings().digest();
       if (writer == null) {
         writer = ShardWriteOptions.writer(options);
       }
@@ -106,11 +108,13 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
                 ErrorText.of(e));
             continue;
           }
-          StagingFolder.removeFailedFile(task.path());
-          out.get(Outcomes.TAG).output(
-              Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
+          fail(job, task, e, options, out);
           return;
         }
+      }
+      if (StagingFolder.hasFailed(job.outputDir())) {
+        StagingFolder.removeFailedFile(task.path()); // the checkpoint failed while this shard was written
+        return;
       }
       long read;
       synchronized (opened) {
@@ -128,15 +132,22 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
       }
       Map<String, String> nonFinite;
       try {
-        nonFinite = settings.checkFinite() ? NonFiniteCheck.of(task.path()) : Map.of();
+        nonFinite = job.settings().checkFinite() ? NonFiniteCheck.of(task.path()) : Map.of();
       } catch (Exception e) {
-        out.get(Outcomes.TAG).output(
-            Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
+        fail(job, task, e, options, out);
         return;
       }
       out.get(WRITTEN).output(KV.of(task.checkpointId(), new ShardResult(task.checkpointId(), task.path(),
           written.fileBytes(), digest.label(), written.headerDigest(),
           written.tensorDigests(), nonFinite, loraBlas(task))));
+    }
+
+    /** The shard failed for good: so has its checkpoint, whose staged files are removed before the run goes on. */
+    private static void fail(CheckpointJob job, ShardTask task, Exception e, PipelineOptions options,
+        MultiOutputReceiver out) {
+      StagingFolder.failCheckpoint(job.outputDir());
+      out.get(Outcomes.TAG).output(
+          Outcomes.orFailFast(options, Outcomes.failure(task.checkpointId(), Stage.WRITE, task.path(), e)));
     }
 
     /** The BLAS that multiplied this shard's LoRA products (logged once per worker), or "" when none did. */

@@ -19,6 +19,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.sat2diffusers.io.storage.S3ConditionalReplace;
 import org.sat2diffusers.io.storage.S3CreateIfAbsent;
 import org.sat2diffusers.io.storage.StorageFiles;
 
@@ -26,18 +27,52 @@ import org.sat2diffusers.io.storage.StorageFiles;
  * The one operation a lock needs from a store, create-if-absent, done atomically by the store
  * itself: an exclusive create ({@code O_EXCL}) locally, HDFS's {@code create(path, overwrite =
  * false)} (the name node decides), S3's conditional PUT ({@code If-None-Match: *}); other stores
- * a look, then a write, with a read-back. Reading,
- * replacing and deleting a lock go through Beam's file systems like every other small file.
+ * a look, then a write, with a read-back. Taking over a stale lock is atomic where the store allows:
+ * a rename locally and on HDFS, a conditional replace on S3. Reading, renewing and deleting a lock go
+ * through Beam's file systems like every other small file.
  */
 abstract class LockStore {
+  private static final int MAX_LOCK_BYTES = 64 << 10;
+
   /** Creates {@code file} holding {@code text}; false when it exists. */
   abstract boolean createIfAbsent(String file, String text) throws IOException;
 
   /**
-   * Moves {@code file} out of the way to a new name beside it and returns that name, or empty when
-   * it was gone: of two runs taking over the same stale lock, only one gets it.
+   * Takes over the stale lock {@code file}, read as {@code seen}, for the lock text {@code mine}: true
+   * when this run removed or replaced it. Of several runs taking over one stale lock at once, one
+   * does, and a lock created or renewed since it was read is left in place. Here: the lock is moved
+   * aside ({@link #moveAside}) and put back unless it is what was read; the caller's next
+   * create-if-absent then takes it.
    */
-  abstract Optional<String> moveAside(String file) throws IOException;
+  boolean takeOver(String file, String seen, String mine) throws IOException {
+    Optional<String> aside = moveAside(file);
+    if (aside.isEmpty()) {
+      return false; // someone else moved it
+    }
+    String moved = read(aside.get()).orElse("");
+    if (!moved.equals(seen)) { // between reading and moving, another run took it over: give it back
+      createIfAbsent(file, moved);
+    }
+    StorageFiles.delete(List.of(aside.get()));
+    return moved.equals(seen);
+  }
+
+  /**
+   * Moves {@code file} out of the way to a new name beside it and returns that name, or empty when
+   * it was gone: of two runs taking over the same stale lock, only one gets it. Here, for stores
+   * without rename: a copy, then a delete (two runs taking over one stale lock at once are not told
+   * apart).
+   */
+  Optional<String> moveAside(String file) throws IOException {
+    Optional<String> text = read(file);
+    if (text.isEmpty()) {
+      return Optional.empty();
+    }
+    String aside = asideName(file);
+    StorageFiles.writeString(aside, text.get());
+    StorageFiles.delete(List.of(file));
+    return Optional.of(aside);
+  }
 
   /**
    * How long to let racing creates land before reading the lock back to see who won: an object store
@@ -58,7 +93,7 @@ abstract class LockStore {
   /** The lock's text, or empty when there is none. */
   Optional<String> read(String file) throws IOException {
     try {
-      return Optional.of(StorageFiles.readString(file, 64 << 10));
+      return Optional.of(StorageFiles.readString(file, MAX_LOCK_BYTES));
     } catch (FileNotFoundException | NoSuchFileException e) {
       return Optional.empty();
     }
@@ -95,23 +130,6 @@ abstract class LockStore {
     Duration settle() {
       return Duration.ofSeconds(1);
     }
-
-    @Override
-    Optional<String> moveAside(String file) throws IOException {
-      return copyAsideThenDelete(file);
-    }
-  }
-
-  /** For stores without rename: copy, then delete (two runs taking over one stale lock at once are not told apart). */
-  Optional<String> copyAsideThenDelete(String file) throws IOException {
-    Optional<String> text = read(file);
-    if (text.isEmpty()) {
-      return Optional.empty();
-    }
-    String aside = asideName(file);
-    StorageFiles.writeString(aside, text.get());
-    StorageFiles.delete(List.of(file));
-    return Optional.of(aside);
   }
 
   private static String asideName(String file) {
@@ -169,9 +187,18 @@ abstract class LockStore {
       return S3CreateIfAbsent.create(file, text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * S3 has no rename, and a copy then a delete could delete the lock another run took over in
+     * between: the stale lock is replaced by a conditional PUT ({@code If-Match} its ETag), which
+     * fails once any other run has replaced or removed it.
+     */
     @Override
-    Optional<String> moveAside(String file) throws IOException {
-      return copyAsideThenDelete(file);
+    boolean takeOver(String file, String seen, String mine) throws IOException {
+      Optional<S3ConditionalReplace.Version> current = S3ConditionalReplace.read(file, MAX_LOCK_BYTES);
+      if (current.isEmpty() || !current.get().text().equals(seen)) {
+        return false; // released or taken over since it was read
+      }
+      return S3ConditionalReplace.replace(file, current.get(), mine);
     }
   }
 

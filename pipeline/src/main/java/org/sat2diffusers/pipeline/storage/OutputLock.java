@@ -89,7 +89,7 @@ public final class OutputLock implements AutoCloseable {
       }
       String stale = other.map(Holder::staleBecause).orElse(unreadableStale(file));
       if (stale != null) {
-        takeOver(store, file, text.get(), stale);
+        takeOver(store, file, text.get(), stale, mine);
         continue;
       }
       if (System.nanoTime() >= deadline) {
@@ -116,18 +116,12 @@ public final class OutputLock implements AutoCloseable {
     }
   }
 
-  private static void takeOver(LockStore store, String file, String seen, String because) throws IOException {
-    Optional<String> aside = store.moveAside(file);
-    if (aside.isEmpty()) {
-      return; // someone else moved it
+  private static void takeOver(LockStore store, String file, String seen, String because, Holder mine)
+      throws IOException {
+    if (store.takeOver(file, seen, mine.render())) {
+      LOG.warn("taking over the lock {} of a run that is gone ({}): {}", file, because, seen.strip());
     }
-    String moved = store.read(aside.get()).orElse("");
-    if (!moved.equals(seen)) { // between reading and moving, another run took it over: give it back
-      store.createIfAbsent(file, moved);
-    } else {
-      LOG.warn("removing the lock {} of a run that is gone ({}): {}", file, because, seen.strip());
-    }
-    StorageFiles.delete(List.of(aside.get()));
+    sleep(store.settle().toMillis()); // a rival's takeover may land late (S3Proxy): the next read shows who holds it
   }
 
   private void renew() {

@@ -9,15 +9,17 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.sat2diffusers.io.storage.RealPaths;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.pipeline.jobs.NamedInput;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 
 /**
  * Refuses, before anything is written, a run whose outputs would overlap its inputs: an output
  * folder or {@code --plan-json} that is a source, lies inside a source tree or holds one. Source
  * trees: the source given, each checkpoint's iteration folder and its SAT run folder (the folder
- * above, when it holds {@code latest} or {@code model_config.json}), the base pipeline. Paths are
- * compared in their real form ({@link RealPaths}: links, {@code ..} and letter case resolved),
- * across all jobs of the run, so a job's output may not be another job's source either.
+ * above, when it holds {@code latest} or {@code model_config.json}), and the other inputs (every
+ * job's SAT config and base pipeline, the manifest). Paths are compared in their real form
+ * ({@link RealPaths}: links, {@code ..} and letter case resolved), across all jobs of the run, so a
+ * job's output may not be another job's source or SAT config either.
  */
 public final class OutputOverlap {
   private static final Pattern RANK_FILE = Pattern.compile("(mp|z3)_rank_\\d+_model_states\\.pt");
@@ -33,12 +35,13 @@ public final class OutputOverlap {
 
   /**
    * @param jobs every job of the run
-   * @param otherSources further files the run reads ({@code --sat-config}, the manifest), or null
+   * @param inputs the other files and folders the run reads: every job's SAT config and base
+   *     pipeline, the manifest
    * @param planJson the {@code --plan-json} file, or null
    * @throws Overlap naming each write target and the source it overlaps
    * @throws IOException when a path cannot be resolved (e.g. a link loop)
    */
-  public static void check(List<CheckpointJob> jobs, List<String> otherSources, String planJson) throws IOException {
+  public static void check(List<CheckpointJob> jobs, List<NamedInput> inputs, String planJson) throws IOException {
     List<Place> sources = new ArrayList<>();
     for (CheckpointJob job : jobs) {
       sources.add(place(job.source(), "source"));
@@ -58,16 +61,9 @@ public final class OutputOverlap {
           sources.add(place(folder + "/model_config.json", "run model_config.json"));
         }
       }
-      if (job.settings().basePipeline() != null) {
-        sources.add(place(job.settings().basePipeline().dir(), "--base-pipeline"));
-      }
     }
-    if (otherSources != null) {
-      for (String file : otherSources) {
-        if (file != null) {
-          sources.add(place(file, "input"));
-        }
-      }
+    for (NamedInput input : inputs) {
+      sources.add(place(input.path(), input.name()));
     }
     Set<Place> targets = new LinkedHashSet<>();
     for (CheckpointJob job : jobs) {

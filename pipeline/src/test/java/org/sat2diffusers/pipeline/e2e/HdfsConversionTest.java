@@ -9,8 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ContentSummary;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.apache.hadoop.hdfs.protocol.HdfsConstants;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,10 +22,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.pipeline.testing.TestPaths;
+import org.sat2diffusers.pipeline.verify.ConvertedFolderCheck;
 
 /**
  * Issue 5, HDFS: on a MiniDFSCluster started here, the fixtures converted hdfs:// to local and local
- * to hdfs://, and a discovery run over an hdfs:// root, all in one run from a manifest.
+ * to hdfs://, and a discovery run over an hdfs:// root, all in one run from a manifest; an output
+ * that cannot be replaced keeps its old contents.
  */
 class HdfsConversionTest {
   @TempDir static Path work;
@@ -85,6 +91,41 @@ class HdfsConversionTest {
     checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(discovered.resolve("cogvideox1.5-5b-i2v-lora/300"),
         TestPaths.expected("cogvideox1.5-5b-i2v-lora/300.alpha1.json")), "discovery over hdfs://"));
     assertAll(checks);
+  }
+
+  /**
+   * Issue 18: an {@code --overwrite} that cannot write a component folder (here: an HDFS namespace
+   * quota on {@code vae/}, which binds the superuser too) is refused before the old marker is
+   * removed: the old output stays complete, byte for byte, and verifies.
+   */
+  @Test
+  void anOutputThatCannotBeWrittenKeepsItsOldCompleteContents() throws IOException {
+    String out = root + "/kept";
+    convert(out).assertSucceeded();
+    Map<String, String> old = TreeSnapshot.of(download("/kept", work.resolve("kept-before")));
+    org.apache.hadoop.fs.Path vae = new org.apache.hadoop.fs.Path(out + "/vae");
+    ContentSummary names = hdfs.getContentSummary(vae);
+    ((DistributedFileSystem) hdfs).setQuota(vae, names.getFileCount() + names.getDirectoryCount(),
+        HdfsConstants.QUOTA_DONT_SET);
+    CliRun r;
+    try {
+      r = convert(out, "--overwrite", "--max-shard-size", "200KB"); // new VAE shard names
+    } finally {
+      ((DistributedFileSystem) hdfs).setQuota(vae, HdfsConstants.QUOTA_RESET, HdfsConstants.QUOTA_DONT_SET);
+    }
+
+    assertEquals(1, r.exitCode(), r.err());
+    assertTrue(r.err().contains(out + "/vae: cannot write there"), r.err());
+    Path after = download("/kept", work.resolve("kept-after"));
+    assertEquals(old, TreeSnapshot.of(after), "the old output, byte for byte");
+    assertEquals(List.of(), ConvertedFolderCheck.run(after.toString(), ConvertedFolderCheck.DEFAULT_FILE_TIMEOUT).problems());
+  }
+
+  private static CliRun convert(String out, String... options) {
+    List<Object> args = new ArrayList<>(List.of("convert", "--source", TestPaths.sat("cogvideox-2b-sft"), "--output", out,
+        "--hdfs-conf", "dfs.replication=1,dfs.client.use.datanode.hostname=false"));
+    args.addAll(List.of(options));
+    return CliRun.run(args.toArray());
   }
 
   /** Copies the HDFS folder {@code path} (below the cluster's root) to {@code to}, entries included. */

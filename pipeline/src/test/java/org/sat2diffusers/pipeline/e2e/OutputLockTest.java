@@ -26,10 +26,12 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.storage.PathStyleS3ClientBuilderFactory;
+import org.sat2diffusers.io.storage.S3ConditionalReplace;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.storage.OutputLock;
 import software.amazon.awssdk.regions.Region;
@@ -38,8 +40,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * Issue 18: the output lock on each store it supports (local, S3 through S3Proxy with a
  * conditional PUT, HDFS on a MiniDFSCluster with an exclusive create): one holder at a time among
- * racing takers, a live holder's lock refused, a dead or expired holder's taken over, released on
- * close.
+ * racing takers, a live holder's lock refused, a dead or expired holder's taken over (by one of the
+ * runs that find it at once), released on close.
  */
 class OutputLockTest {
   private static final String BUCKET = "locks";
@@ -161,6 +163,65 @@ class OutputLockTest {
     StorageFiles.writeString(live + "/" + OutputLock.FILE, text);
     assertThrows(OutputLock.Busy.class, () -> OutputLock.acquire(live, options, Duration.ofMillis(1500)));
     assertEquals(text, StorageFiles.readString(live + "/" + OutputLock.FILE, 1 << 16), "a live lock is left as it is");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"local", "s3", "hdfs"})
+  void runsFindingTheSameStaleLockTakeItOverOneAtATime(String store) throws Exception {
+    for (int round = 0; round < 3; round++) {
+      String out = newOutput(store);
+      StorageFiles.writeString(out + "/" + OutputLock.FILE, lock("elsewhere", 1, System.currentTimeMillis() - 1));
+      AtomicInteger holders = new AtomicInteger();
+      AtomicInteger most = new AtomicInteger();
+      ExecutorService pool = Executors.newFixedThreadPool(3);
+      try {
+        List<Future<?>> takers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+          takers.add(pool.submit(() -> {
+            try (OutputLock lock = OutputLock.acquire(out, options, Duration.ofSeconds(60))) {
+              most.accumulateAndGet(holders.incrementAndGet(), Math::max);
+              Thread.sleep(300);
+              holders.decrementAndGet();
+            }
+            return null;
+          }));
+        }
+        for (Future<?> t : takers) {
+          t.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertEquals(1, most.get(), "most holders at once, round " + round);
+    }
+  }
+
+  /**
+   * The S3 takeover's guarantee, step by step: a run that read a stale lock and judged it stale, but
+   * was overtaken by another run's takeover, cannot replace the lock that run now holds (S3Proxy
+   * honours {@code If-Match} on PUT), nor recreate a lock that is gone.
+   */
+  @Test
+  void anS3TakeoverReplacesOnlyTheStaleVersionItRead() throws Exception {
+    String out = newOutput("s3");
+    String file = out + "/" + OutputLock.FILE;
+    StorageFiles.writeString(file, lock("elsewhere", 1, System.currentTimeMillis() - 1));
+    S3ConditionalReplace.Version seen = S3ConditionalReplace.read(file, 1 << 16).orElseThrow();
+
+    try (OutputLock first = OutputLock.acquire(out, options, Duration.ZERO)) {
+      String held = StorageFiles.readString(file, 1 << 16);
+      assertTrue(held.contains("\"pid\": " + ProcessHandle.current().pid()), held);
+      assertFalse(S3ConditionalReplace.replace(file, seen, lock("late", 2, Long.MAX_VALUE)), "replaced a lock taken over");
+      assertEquals(held, StorageFiles.readString(file, 1 << 16), "the holder's lock is left as it is");
+      assertThrows(OutputLock.Busy.class, () -> OutputLock.acquire(out, options, Duration.ZERO));
+    }
+    assertFalse(S3ConditionalReplace.replace(file, seen, lock("late", 2, Long.MAX_VALUE)), "recreated a released lock");
+    assertFalse(StorageFiles.exists(file));
+
+    StorageFiles.writeString(file, "unchanged");
+    S3ConditionalReplace.Version current = S3ConditionalReplace.read(file, 1 << 16).orElseThrow();
+    assertTrue(S3ConditionalReplace.replace(file, current, "replaced"));
+    assertEquals("replaced", StorageFiles.readString(file, 1 << 16));
   }
 
   private static String lock(String host, long pid, long expiresAtMillis) {

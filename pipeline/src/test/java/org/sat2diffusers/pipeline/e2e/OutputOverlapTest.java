@@ -81,12 +81,68 @@ class OutputOverlapTest {
   }
 
   @Test
+  void aManifestJobMayNotWriteOverAnotherJobsSatConfig() throws IOException {
+    Path configs = work.resolve("configs");
+    Path satConfig = writeSatConfig(configs.resolve("sat.yaml"));
+    Path other = TestPaths.copyTree(TestPaths.sat("cogvideox1.5-5b-i2v-lora"), work.resolve("runs/other"));
+    Path manifest = work.resolve("jobs.yaml");
+    Files.writeString(manifest, new JobsYaml()
+        .job("source", run.toString(), work.resolve("out").toString(), List.of("--sat-config", satConfig.toString(), "--model", "cogvideox-5b"))
+        .job("source", other.toString(), configs.toString(), List.of("--model", "cogvideox1.5-5b-i2v")).toString());
+    before = TreeSnapshot.of(work);
+    CliRun r = CliRun.run("convert", "--manifest", manifest);
+    assertRefused(r, "output folder " + configs + " holds sat_config (job at line 1) " + satConfig);
+  }
+
+  @Test
+  void planJsonNamingAManifestJobsSatConfigIsRefused() throws IOException {
+    Path satConfig = writeSatConfig(work.resolve("configs/sat.yaml"));
+    Path manifest = work.resolve("jobs.yaml");
+    Files.writeString(manifest, new JobsYaml()
+        .job("source", run.toString(), work.resolve("out").toString(), List.of("--sat-config", satConfig.toString(), "--model", "cogvideox-5b"))
+        .toString());
+    before = TreeSnapshot.of(work);
+    CliRun r = CliRun.run("convert", "--manifest", manifest, "--dry-run", "--plan-json", satConfig);
+    assertRefused(r, "--plan-json " + satConfig + " is sat_config (job at line 1) " + satConfig);
+  }
+
+  @Test
+  void aManifestJobMayNotWriteIntoAnotherJobsBasePipeline() throws IOException {
+    Path base = work.resolve("base");
+    Files.createDirectories(base);
+    Files.writeString(base.resolve("model_index.json"), "{\"_class_name\": \"CogVideoXPipeline\"}");
+    Path other = TestPaths.copyTree(TestPaths.sat("cogvideox1.5-5b-i2v-lora"), work.resolve("runs/other"));
+    Path manifest = work.resolve("jobs.yaml");
+    Files.writeString(manifest, new JobsYaml()
+        .job("source", other.toString(), work.resolve("out-other").toString(), List.of("--base-pipeline", base.toString()))
+        .job("source", run.toString(), base.resolve("transformer").toString(), List.of()).toString());
+    before = TreeSnapshot.of(work);
+    CliRun r = CliRun.run("convert", "--manifest", manifest);
+    assertRefused(r, "output folder " + base.resolve("transformer") + " is inside base_pipeline (job at line 1) " + base);
+  }
+
+  @Test
   void aSeparateOutputStillConverts() throws IOException {
     convert(run, work.resolve("out")).assertSucceeded();
     assertEquals(before, TreeSnapshot.of(work).entrySet().stream()
         .filter(e -> !e.getKey().startsWith("out"))
         .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)), "sources untouched");
     assertTrue(Files.exists(work.resolve("out/_SUCCESS")));
+  }
+
+  /** A SAT training YAML for the 5B LoRA run (its LoRA rank and alpha), written to {@code file}. */
+  private static Path writeSatConfig(Path file) throws IOException {
+    Files.createDirectories(file.getParent());
+    return Files.writeString(file, """
+        model:
+          network_config:
+            params:
+              modules:
+                lora_config:
+                  params:
+                    r: 4
+                    lora_alpha: 4
+        """);
   }
 
   private static CliRun convert(Path source, Path output) {

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sat2diffusers.io.dtype.Dtype;
@@ -34,14 +35,15 @@ class FrontDoorsTest {
     Files.writeString(base.resolve("model_index.json"), "{\"tokenizer\": [\"transformers\", \"T5Tokenizer\"]}");
     Files.writeString(dir.resolve("sat.yaml"), "model: {}\n");
 
-    List<CheckpointJob> fromCommandLine = JobExpander.expand(commandLine(
+    UnaryOperator<String> absolute = p -> Path.of(p).toAbsolutePath().normalize().toString();
+    JobValues commandLine = commandLine(
         "--source", run.toString(), "--output", dir.resolve("out").toString(), "--iterations", "200",
         "--lora-alpha", "4", "--dtype", "bf16", "--vae-dtype", "fp16", "--model", "cogvideox-5b",
         "--sat-config", dir.resolve("sat.yaml").toString(), "--max-shard-size", "5GB",
         "--components", "transformer,vae", "--lora-mode", "both", "--lora-fold-scale", "--unknown-keys", "keep",
-        "--base-pipeline", base.toString(), "--link", "--digest", "sha256", "--fail-on-nonfinite")
-        .request(p -> Path.of(p).toAbsolutePath().normalize().toString()));
-    List<CheckpointJob> fromManifest = JobManifest.jobs("""
+        "--base-pipeline", base.toString(), "--link", "--digest", "sha256", "--fail-on-nonfinite");
+    List<CheckpointJob> fromCommandLine = JobExpander.expand(commandLine.request(absolute));
+    JobManifest.Contents manifest = JobManifest.jobs("""
         - source: runs/lora
           output: out
           iterations: [200]
@@ -60,8 +62,14 @@ class FrontDoorsTest {
           digest: sha256
           fail_on_nonfinite: true
         """, "jobs.yaml", dir.toString());
+    List<CheckpointJob> fromManifest = manifest.jobs();
 
     assertEquals(fromCommandLine, fromManifest);
+    // the files both name besides the source, which no output may overwrite
+    assertEquals(List.of(new NamedInput(dir.resolve("sat.yaml").toString(), "--sat-config"),
+        new NamedInput(base.toString(), "--base-pipeline")), commandLine.inputs(JobOption::cliName, absolute));
+    assertEquals(List.of(new NamedInput(dir.resolve("sat.yaml").toString(), "sat_config (job at line 1)"),
+        new NamedInput(base.toString(), "base_pipeline (job at line 1)")), manifest.inputs());
     ConversionSettings s = fromManifest.get(0).settings();
     assertEquals(new ConversionSettings(4.0, Dtype.BF16, Dtype.F16, 5_000_000_000L, "cogvideox-5b", "model: {}\n",
         List.of(Component.TRANSFORMER, Component.VAE), UnknownKeys.KEEP, BasePipelines.read(base.toString(), true),

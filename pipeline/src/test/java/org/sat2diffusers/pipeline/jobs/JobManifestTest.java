@@ -32,7 +32,8 @@ class JobManifestTest {
     String satConfig = resource("configs/cogvideox_5b_lora.yaml");
     Files.writeString(dir.resolve("configs/cogvideox_5b_lora.yaml"), satConfig);
 
-    List<CheckpointJob> jobs = JobManifest.read(dir.resolve("jobs.yaml").toString());
+    JobManifest.Contents manifest = JobManifest.read(dir.resolve("jobs.yaml").toString());
+    List<CheckpointJob> jobs = manifest.jobs();
 
     String d = dir + "/";
     assertEquals(
@@ -48,6 +49,8 @@ class JobManifestTest {
             d + "release/cogvideox1.5-5b-i2v-lora"),
         jobs.stream().map(CheckpointJob::outputDir).toList());
     assertEquals(List.of(d + "runs/cogvideox1.5-5b-i2v-lora/300/mp_rank_00_model_states.pt"), jobs.get(8).files());
+    assertEquals(List.of(new NamedInput(d + "configs/cogvideox_5b_lora.yaml", "sat_config (job at line 12)")),
+        manifest.inputs());
 
     ConversionSettings bf16 = new ConversionSettings(null, Dtype.BF16, null, 0, "auto", null, List.of());
     for (CheckpointJob job : jobs.subList(0, 5)) {
@@ -188,7 +191,7 @@ class JobManifestTest {
           output: plain
           dtype: keep
         """.formatted(TestPaths.sat("cogvideox-2b-sft"));
-    List<CheckpointJob> jobs = JobManifest.jobs(yaml, "jobs.yaml", dir.toString());
+    List<CheckpointJob> jobs = JobManifest.jobs(yaml, "jobs.yaml", dir.toString()).jobs();
     assertEquals(List.of("s3://bucket/converted", dir.resolve("plain").toString()),
         jobs.stream().map(CheckpointJob::outputDir).toList());
     assertEquals(new ConversionSettings(null, Dtype.F16, Dtype.F16, 0, "auto", null,
