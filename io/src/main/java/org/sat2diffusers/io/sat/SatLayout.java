@@ -43,7 +43,7 @@ public final class SatLayout {
     Optional<SatRun> run = findRun(dir);
     if (run.isPresent()) {
       SatCheckpoint latest = run.get().checkpoint(run.get().latestIteration());
-      return new SatCheckpoint(path, latest.iteration(), latest.files());
+      return new SatCheckpoint(path, latest.iteration(), latest.files(), latest.recipeFolders());
     }
     return iteration(path, lastSegment(dir), dir, List.of());
   }

@@ -48,8 +48,8 @@ class RecordCodersTest {
   void shardTaskKeepsRecipesWithAndWithoutLoraAndScale() throws Exception {
     ByteRange w = new ByteRange("/a.pt", 1024, 512);
     LoraDelta lora =
-        new LoraDelta(Dtype.BF16, List.of(new ByteRange("/a.pt", 64, 32)), List.of(new ByteRange("/a.pt", 96, 32)),
-            4, 16, 16, 1.0, 0.25f);
+        new LoraDelta(Dtype.BF16, List.of(List.of(new ByteRange("/a.pt", 64, 16), new ByteRange("/b.pt", 64, 16))),
+            List.of(List.of(new ByteRange("/a.pt", 96, 32))), 4, 16, 16, 1.0, 0.25f);
     OutputTensor merged =
         new OutputTensor(Component.TRANSFORMER, "transformer_blocks.0.attn1.to_q.weight", Dtype.BF16,
             List.of(16L, 16L), Dtype.BF16, List.of(w), lora, List.of("k.original.weight", "k.matrix_A.0"));

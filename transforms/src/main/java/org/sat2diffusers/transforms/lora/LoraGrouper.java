@@ -127,13 +127,13 @@ public final class LoraGrouper {
       }
       long rank = a.get(0).tensor().shape().size() == 2 ? a.get(0).tensor().shape().get(0) : -1;
       Dtype dtype = a.get(0).tensor().dtype();
-      List<ByteRange> aRanges = new ArrayList<>();
-      List<ByteRange> bRanges = new ArrayList<>();
+      List<List<ByteRange>> aRanges = new ArrayList<>();
+      List<List<ByteRange>> bRanges = new ArrayList<>();
       for (int i = 0; i < parts; i++) {
         check(a.get(i), List.of(rank, in), dtype);
         check(b.get(i), List.of(out / parts, rank), dtype);
-        aRanges.add(a.get(i).byteRange());
-        bRanges.add(b.get(i).byteRange());
+        aRanges.add(a.get(i).byteRanges());
+        bRanges.add(b.get(i).byteRanges());
       }
       if (rank <= 0 || !DtypeConversions.isCastable(dtype) || !DtypeConversions.isCastable(weight.tensor().dtype())) {
         throw error("LoRA needs rank > 0 and F32/F16/BF16 tensors, found rank " + rank + ", A/B " + dtype

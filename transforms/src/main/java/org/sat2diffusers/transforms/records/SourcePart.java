@@ -1,7 +1,9 @@
 package org.sat2diffusers.transforms.records;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecipe;
@@ -61,13 +63,21 @@ public record SourcePart(String path, CheckpointIndex torchFile, List<TensorReci
   /**
    * The part's tensors as planning takes them, in order. A recipe becomes a contiguous record of its
    * dtype and shape whose bytes are its ranges ({@link SourceTensor#mergedRanges}), in the file of its
-   * first range (the part's path when it has none).
+   * first range (the part's path when it has none). Recipes of the very same ranges are one tensor
+   * under several names (tied weights: T5's shared and embed_tokens), which the records say as torch's
+   * do: one storage, {@link TensorRecord#sharedWith} the other names.
    */
   public List<SourceTensor> sourceTensors() {
     List<SourceTensor> out = new ArrayList<>();
     if (isTorchFile()) {
       torchFile.tensors().forEach(t -> out.add(new SourceTensor(path, t, null, names)));
       return out;
+    }
+    Map<List<ByteRange>, List<String>> keysOfRanges = new HashMap<>();
+    for (TensorRecipe r : recipes) {
+      if (!r.ranges().isEmpty()) {
+        keysOfRanges.computeIfAbsent(r.ranges(), k -> new ArrayList<>()).add(r.key());
+      }
     }
     for (TensorRecipe r : recipes) {
       List<Long> stride = new ArrayList<>(r.shape());
@@ -77,8 +87,10 @@ public record SourcePart(String path, CheckpointIndex torchFile, List<TensorReci
         next *= r.shape().get(i);
       }
       ByteRange first = r.ranges().isEmpty() ? new ByteRange(path, 0, 0) : r.ranges().get(0);
-      TensorRecord record = new TensorRecord(
-          r.key(), r.dtype(), r.shape(), stride, "", 0, first.offset(), r.byteLength(), List.of());
+      List<String> tied = r.ranges().isEmpty() ? List.of()
+          : keysOfRanges.get(r.ranges()).stream().filter(k -> !k.equals(r.key())).sorted().toList();
+      TensorRecord record = new TensorRecord(r.key(), r.dtype(), r.shape(), stride, "recipe@" + first.offset(), 0,
+          first.offset(), r.byteLength(), tied);
       out.add(new SourceTensor(first.file(), record, r.ranges(), names));
     }
     return out;

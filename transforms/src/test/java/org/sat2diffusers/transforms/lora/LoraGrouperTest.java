@@ -25,8 +25,8 @@ class LoraGrouperTest {
     ComponentTensor merged = result.tensors().get(1);
     assertEquals(2, merged.lora().rank());
     assertEquals(0.5f, merged.lora().scale());
-    assertEquals(List.of(keyed.get(M + ".matrix_A.0").byteRange(), keyed.get(M + ".matrix_A.1").byteRange(),
-        keyed.get(M + ".matrix_A.2").byteRange()), merged.lora().a());
+    assertEquals(List.of(List.of(keyed.get(M + ".matrix_A.0").byteRange()), List.of(keyed.get(M + ".matrix_A.1").byteRange()),
+        List.of(keyed.get(M + ".matrix_A.2").byteRange())), merged.lora().a());
     LoraGroup group = result.groups().get(0);
     assertEquals("model.diffusion_model." + M, group.module());
     assertEquals(3, group.parts());
