@@ -7,17 +7,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.sat2diffusers.pipeline.e2e.TrainingExpectations.training;
 import static org.sat2diffusers.pipeline.e2e.TrainingExpectations.transformerMismatches;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.sat2diffusers.io.deepspeed.ZeroCheckpoint;
+import org.sat2diffusers.io.dtype.Dtype;
+import org.sat2diffusers.io.dtype.DtypeConversions;
 import org.sat2diffusers.pipeline.cli.ExitCodes;
+import org.sat2diffusers.pipeline.e2e.ComponentWeights.WrittenTensor;
 import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
@@ -52,6 +61,81 @@ class ZeroConversionTest {
         "--dtype", "bf16", "--model", MODEL).assertSucceeded();
     assertEquals(List.of(),
         transformerMismatches(out, training("expected/deepspeed/" + zeroCase + ".zero_to_fp32.bf16.json")));
+  }
+
+  /**
+   * A LoRA run (PEFT-injected Diffusers transformer, base frozen): its masters are what zero_to_fp32.py
+   * gives (checked on the recipes' bytes), and each {@code M.base_layer.weight} with its {@code lora_A}/
+   * {@code lora_B} masters becomes {@code M.weight = W + B @ A} (scale 1: PEFT files keep no alpha and
+   * Diffusers loads them so), rounded once to W's 16-bit dtype; everything else is written as it is.
+   * dp = 6 and 3 are the cases with padding.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"z2-dp2-bf16-lora", "z3-dp2-fp16-lora", "z2-dp6-bf16-lora", "z3-dp3-bf16-lora"})
+  void fp32MastersOfALoraRunMergeItsUpdateOnce(String zeroCase) throws IOException {
+    Path out = work.resolve("out");
+    Path source = training("deepspeed/" + zeroCase);
+    CliRun.run("convert", "--source", source, "--output", out, "--weights", "fp32-master", "--model", MODEL)
+        .assertSucceeded().assertNoStackTrace();
+    Map<String, byte[]> masters = SourceBytes.read(ZeroCheckpoint.open(source.toString()).fp32Master());
+    JsonNode expected = TestData.json(training("expected/deepspeed/" + zeroCase + ".zero_to_fp32.json")).get("tensors");
+    Map<String, WrittenTensor> written =
+        ComponentWeights.read(out.resolve("transformer"), "diffusion_pytorch_model").tensors();
+    List<String> problems = new ArrayList<>();
+    Set<String> outputs = new TreeSet<>();
+    expected.fieldNames().forEachRemaining(key -> {
+      byte[] bytes = masters.get(key);
+      if (bytes == null || !TestData.sha256(bytes).equals(expected.get(key).get("sha256").asText())) {
+        problems.add(key + ": the master is not zero_to_fp32's");
+      }
+      if (key.contains(".lora_")) {
+        return;
+      }
+      String name = key.replace(".base_layer.", ".");
+      outputs.add(name);
+      WrittenTensor got = written.get(name);
+      if (got == null) {
+        problems.add(name + ": missing");
+      } else if (key.endsWith(".base_layer.weight")) {
+        String module = key.substring(0, key.length() - ".base_layer.weight".length());
+        byte[] merged = merge(bytes, got.dtype(), got.shape(), masters.get(module + ".lora_A.default.weight"),
+            masters.get(module + ".lora_B.default.weight"));
+        long ulps = Ulps.maxDistance(merged, got.bytes(), got.dtype());
+        if (ulps > 1) {
+          problems.add(name + ": LoRA merge off by " + ulps + " ulp");
+        }
+      } else if (!TestData.sha256(got.bytes()).equals(expected.get(key).get("sha256").asText())) {
+        problems.add(name + ": other bytes than " + key);
+      }
+    });
+    written.keySet().stream().filter(k -> !outputs.contains(k)).forEach(k -> problems.add(k + ": not expected"));
+    assertEquals(List.of(), problems);
+    assertTrue(outputs.stream().anyMatch(k -> k.endsWith("attn1.to_q.weight")), "no merged module: " + outputs);
+  }
+
+  /** W + B @ A in fp32 (W widened exactly), rounded once to W's dtype. */
+  private static byte[] merge(byte[] w, Dtype dtype, List<Long> shape, byte[] a, byte[] b) {
+    int rows = Math.toIntExact(shape.get(0));
+    int cols = Math.toIntExact(shape.get(1));
+    int rank = a.length / 4 / cols;
+    float[] weight = new float[rows * cols];
+    DtypeConversions.decode(dtype, ByteBuffer.wrap(w), weight, weight.length);
+    float[] fa = new float[rank * cols];
+    float[] fb = new float[rows * rank];
+    DtypeConversions.decode(Dtype.F32, ByteBuffer.wrap(a), fa, fa.length);
+    DtypeConversions.decode(Dtype.F32, ByteBuffer.wrap(b), fb, fb.length);
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < cols; j++) {
+        float delta = 0;
+        for (int k = 0; k < rank; k++) {
+          delta += fb[i * rank + k] * fa[k * cols + j];
+        }
+        weight[i * cols + j] += delta;
+      }
+    }
+    byte[] out = new byte[w.length];
+    DtypeConversions.encode(dtype, weight, weight.length, ByteBuffer.wrap(out));
+    return out;
   }
 
   /** The default: ZeRO-2's model states hold the 16-bit module (the masters copied in after each step). */

@@ -156,7 +156,8 @@ public final class CheckpointPlanner {
       String source, List<SourceTensor> tensors, double loraAlpha, ConversionSettings settings) {
     TensorMapping mapping;
     try {
-      mapping = TensorMapper.map(tensors, loraAlpha, dtypes(settings));
+      // a PEFT LoRA's alpha is --lora-alpha only: SAT's default and a SAT config's lora_alpha are SAT's
+      mapping = TensorMapper.map(tensors, loraAlpha, settings.loraAlpha(), dtypes(settings));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }

@@ -44,6 +44,15 @@ public final class TensorMapper {
    * @param dtypes per component, the dtype floating-point tensors are cast to; absent means keep
    */
   public static TensorMapping map(List<SourceTensor> sources, double loraAlpha, Map<Component, Dtype> dtypes) {
+    return map(sources, loraAlpha, null, dtypes);
+  }
+
+  /**
+   * As {@link #map(List, double, Map)}, PEFT LoRA modules of Diffusers-named sources merged with
+   * {@code peftAlpha} (null: alpha = r, the scale 1 Diffusers loads a PEFT file without alpha at).
+   */
+  public static TensorMapping map(
+      List<SourceTensor> sources, double loraAlpha, Double peftAlpha, Map<Component, Dtype> dtypes) {
     if (!(loraAlpha > 0) || Double.isInfinite(loraAlpha)) {
       throw new IllegalArgumentException("lora alpha must be a positive number, got " + loraAlpha);
     }
@@ -79,7 +88,8 @@ public final class TensorMapper {
     Map<Component, List<OutputTensor>> outputs = new EnumMap<>(Component.class);
     List<LoraGroup> loraGroups = new ArrayList<>();
     byComponent.forEach((component, keyed) -> {
-      LoraGrouper.Result grouped = LoraGrouper.group(keyed, loraAlpha);
+      LoraGrouper.Result grouped = namedBy.get(component).names() == KeyNames.DIFFUSERS_TRANSFORMER
+          ? LoraGrouper.groupPeft(keyed, peftAlpha) : LoraGrouper.group(keyed, loraAlpha);
       loraGroups.addAll(grouped.groups());
       ComponentRules rules = rules(component, namedBy.get(component).names());
       List<OutputTensor> list = outputs(component, rules.apply(grouped.tensors()), dtypes.get(component), dispositions);
