@@ -53,7 +53,8 @@ public final class JobOptions {
           + " (DIR/<iteration>/ for the iterations of one source run).",
       "", single((job, v) -> job.output = v));
   public static final JobOption LORA_ALPHA = new JobOption("lora-alpha", Kind.NUMBER, "A",
-      "SAT lora2 alpha: LoRA updates are scaled by A / r (r from the shapes).",
+      "SAT lora2 alpha: LoRA updates are scaled by A / r (r from the shapes). Also the alpha of a PEFT LoRA in a"
+          + " Diffusers-named transformer (a trainer's DeepSpeed save), whose default is r (scale 1).",
       "lora_alpha of --sat-config, else SAT's default of 1", single((job, v) -> job.loraAlpha = finite(v)));
   public static final JobOption LORA_MODE = new JobOption("lora-mode", Kind.NAME, "merge|adapter|both",
       "SAT lora2 weights: merge them into the transformer, or write them as a Diffusers LoRA file transformer/"
