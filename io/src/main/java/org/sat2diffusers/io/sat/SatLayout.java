@@ -20,6 +20,8 @@ public final class SatLayout {
   static final String LATEST = "latest";
   private static final Pattern RANK_FILE = Pattern.compile("mp_rank_(\\d+)_model_states\\.pt");
   private static final Pattern ZERO3_FILE = Pattern.compile("z3_rank_\\d+_model_states\\.pt");
+  /** DeepSpeed engine.py _get_ckpt_name under ZeRO-3: every data-parallel rank saves model states. */
+  private static final Pattern ZERO_STATES_FILE = Pattern.compile("zero_pp_rank_\\d+_mp_rank_\\d+_model_states\\.pt");
 
   private SatLayout() {}
 
@@ -33,17 +35,78 @@ public final class SatLayout {
     String dir = stripSlash(path);
     if (dir.endsWith(".pt")) {
       requireFile(dir);
-      if (RANK_FILE.matcher(lastSegment(dir)).matches()) {
-        return new SatCheckpoint(path, lastSegment(parent(dir)), rankFiles(parent(dir)));
+      if (RANK_FILE.matcher(lastSegment(dir)).matches() || ZERO3_FILE.matcher(lastSegment(dir)).matches()) {
+        return iteration(path, lastSegment(parent(dir)), parent(dir), List.of());
       }
       return new SatCheckpoint(path, stem(dir), List.of(dir));
     }
     Optional<SatRun> run = findRun(dir);
     if (run.isPresent()) {
       SatCheckpoint latest = run.get().checkpoint(run.get().latestIteration());
-      return new SatCheckpoint(path, latest.iteration(), latest.files());
+      return new SatCheckpoint(path, latest.iteration(), latest.files(), latest.recipeFolders());
     }
-    return new SatCheckpoint(path, lastSegment(dir), rankFiles(dir));
+    return iteration(path, lastSegment(dir), dir, List.of());
+  }
+
+  /**
+   * The checkpoint of one iteration folder, then {@code extraFiles} (the released layout's VAE): its
+   * model-parallel rank files ({@code mp_rank_XX_model_states.pt}); SAT's ZeRO-3 rank partitions
+   * ({@code z3_rank_XX_model_states.pt}, a {@link RecipeFolder.Kind#SAT_ZERO3}); or a DeepSpeed ZeRO-3
+   * engine save, whose model states are per data-parallel rank ({@code zero_pp_rank_<r>_mp_rank_00_model_states.pt},
+   * a {@link RecipeFolder.Kind#DEEPSPEED_ZERO} with its optimizer partitions).
+   */
+  static SatCheckpoint iteration(String source, String iteration, String iterationDir, List<String> extraFiles)
+      throws IOException {
+    List<String> states = list(join(iterationDir, "*_model_states.pt"));
+    List<String> files = new ArrayList<>();
+    List<RecipeFolder> recipes = new ArrayList<>();
+    if (states.stream().anyMatch(f -> ZERO3_FILE.matcher(lastSegment(f)).matches())) {
+      files.addAll(states.stream().filter(f -> ZERO3_FILE.matcher(lastSegment(f)).matches()).sorted().toList());
+      recipes.add(new RecipeFolder(RecipeFolder.Kind.SAT_ZERO3, iterationDir));
+    } else if (states.stream().noneMatch(f -> RANK_FILE.matcher(lastSegment(f)).matches())
+        && states.stream().anyMatch(f -> ZERO_STATES_FILE.matcher(lastSegment(f)).matches())) {
+      files.addAll(zeroFiles(iterationDir));
+      recipes.add(new RecipeFolder(RecipeFolder.Kind.DEEPSPEED_ZERO, iterationDir));
+    } else {
+      files.addAll(rankFiles(iterationDir, states));
+    }
+    files.addAll(extraFiles);
+    return new SatCheckpoint(source, iteration, files, recipes);
+  }
+
+  /**
+   * The checkpoint read for its fp32 masters ({@code --weights fp32-master}): its transformer's
+   * iteration folder becomes a {@link RecipeFolder.Kind#DEEPSPEED_ZERO} read with its optimizer
+   * partitions; files of other folders (the released layout's VAE) stay. An error when that folder
+   * holds no ZeRO optimizer partitions, or is SAT's ZeRO-3 save (which keeps no optimizer state).
+   */
+  public static SatCheckpoint withFp32Masters(SatCheckpoint checkpoint) throws IOException {
+    String dir = parent(checkpoint.files().get(0));
+    for (RecipeFolder r : checkpoint.recipeFolders()) {
+      if (r.folder().equals(dir) && r.kind() == RecipeFolder.Kind.DEEPSPEED_ZERO) {
+        return checkpoint;
+      }
+      if (r.folder().equals(dir) && r.kind() == RecipeFolder.Kind.SAT_ZERO3) {
+        throw new SatLayoutException(dir + ": --weights fp32-master needs the optimizer's fp32 masters, but SAT's ZeRO-3"
+            + " save (z3_rank_XX_model_states.pt) keeps no optimizer state: convert its 16-bit module (--weights module)");
+      }
+    }
+    if (list(join(dir, "*_optim_states.pt")).isEmpty()) {
+      throw new SatLayoutException(dir + ": --weights fp32-master needs DeepSpeed ZeRO optimizer partitions"
+          + " (*zero_pp_rank_<r>_mp_rank_00_optim_states.pt) beside the model states, and there are none: only the"
+          + " module's weights are saved here (--weights module)");
+    }
+    List<String> files = new ArrayList<>(zeroFiles(dir));
+    checkpoint.files().stream().filter(f -> !parent(f).equals(dir)).forEach(files::add);
+    return new SatCheckpoint(checkpoint.source(), checkpoint.iteration(), files,
+        List.of(new RecipeFolder(RecipeFolder.Kind.DEEPSPEED_ZERO, dir)));
+  }
+
+  /** A DeepSpeed save's model states and optimizer partitions, model states first, each sorted. */
+  private static List<String> zeroFiles(String dir) throws IOException {
+    List<String> files = new ArrayList<>(list(join(dir, "*_model_states.pt")).stream().sorted().toList());
+    files.addAll(list(join(dir, "*_optim_states.pt")).stream().sorted().toList());
+    return files;
   }
 
   /**
@@ -82,9 +145,7 @@ public final class SatLayout {
    * the file.
    */
   public static String runName(SatCheckpoint checkpoint) {
-    String first = checkpoint.files().get(0);
-    String folder = parent(first);
-    return lastSegment(RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder);
+    return lastSegment(runFolder(checkpoint));
   }
 
   /**
@@ -95,7 +156,9 @@ public final class SatLayout {
   public static String runFolder(SatCheckpoint checkpoint) {
     String first = checkpoint.files().get(0);
     String folder = parent(first);
-    return RANK_FILE.matcher(lastSegment(first)).matches() ? parent(folder) : folder;
+    boolean iterationFolder = RANK_FILE.matcher(lastSegment(first)).matches()
+        || checkpoint.recipeFolders().stream().anyMatch(r -> r.folder().equals(folder));
+    return iterationFolder ? parent(folder) : folder;
   }
 
   /** The {@code model_config.json} of the checkpoint's {@link #runFolder}, if it has one. */
@@ -104,23 +167,14 @@ public final class SatLayout {
     return StorageFiles.exists(file) ? Optional.of(StorageFiles.readString(file, 1 << 20)) : Optional.empty();
   }
 
-  /** The model-parallel rank files of one iteration folder, rank 0 first. */
-  static List<String> rankFiles(String iterationDir) throws IOException {
-    return rankFiles(iterationDir, list(join(iterationDir, "*_model_states.pt")));
-  }
-
   /**
    * The rank files among {@code files} (the iteration folder's {@code *_model_states.pt}), rank 0
-   * first, checked: ranks 0..N-1 all present, no ZeRO-3 files.
+   * first, checked: ranks 0..N-1 all present.
    */
   static List<String> rankFiles(String iterationDir, List<String> files) throws SatLayoutException {
     List<String> ranks = new ArrayList<>();
     for (String f : files) {
       String name = lastSegment(f);
-      if (ZERO3_FILE.matcher(name).matches()) {
-        throw new SatLayoutException(
-            iterationDir + " holds ZeRO-3 partitioned files (" + name + "), which this version cannot convert");
-      }
       if (RANK_FILE.matcher(name).matches()) {
         ranks.add(f);
       }
@@ -174,7 +228,7 @@ public final class SatLayout {
     return p;
   }
 
-  private static String parent(String path) {
+  static String parent(String path) {
     return path.substring(0, Math.max(path.lastIndexOf('/'), 0));
   }
 

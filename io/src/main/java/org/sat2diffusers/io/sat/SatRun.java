@@ -1,5 +1,6 @@
 package org.sat2diffusers.io.sat;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -89,9 +90,13 @@ public final class SatRun {
           path + " has no iteration " + iteration + because + ": expected " + iterationFolder(iteration)
               + "/mp_rank_00_model_states.pt; iterations present: " + describeIterations());
     }
-    List<String> files = new ArrayList<>(SatLayout.rankFiles(path + "/" + iterationFolder(iteration), candidates));
-    files.addAll(vaeFiles);
-    return new SatCheckpoint(path, iteration, files);
+    try {
+      return SatLayout.iteration(path, iteration, path + "/" + iterationFolder(iteration), vaeFiles);
+    } catch (SatLayoutException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new SatLayoutException(path + "/" + iterationFolder(iteration) + " cannot be listed: " + e.getMessage());
+    }
   }
 
   /** The iterations present, for messages. */

@@ -20,11 +20,12 @@ import org.sat2diffusers.io.deepspeed.TorchSaveWriter.Tensor;
 /**
  * Writes a ZeRO-2 engine checkpoint (dp = 2, bf16, one group) in the layout of
  * testdata/training/deepspeed/z2-dp2-bf16-full, large: {@code params} matrices of
- * {@link #ROWS} x {@link #COLS}; each rank's optimizer file holds its fp32 partition plus exp_avg
- * and exp_avg_sq, three times the partition. The element values are a function of their index in
- * the flat group, so the expected fp32 bytes of every parameter can be hashed without the files.
+ * {@link #ROWS} x {@link #COLS}, or parameters of any names and shapes; each rank's optimizer file
+ * holds its fp32 partition plus exp_avg and exp_avg_sq, three times the partition. The element
+ * values are a function of their index in the flat group, so the expected fp32 bytes of every
+ * parameter can be hashed without the files. Public for the pipeline's memory test (io's test jar).
  */
-final class LargeZero2Checkpoint {
+public final class LargeZero2Checkpoint {
   static final long ROWS = 1024;
   static final long COLS = 1000;
   static final int WORLD_SIZE = 2;
@@ -44,7 +45,18 @@ final class LargeZero2Checkpoint {
 
   /** Writes {@code folder/latest} and {@code folder/global_step3/*}; {@code params} x ROWS x COLS must be a multiple of 2 x dp. */
   static void write(Path folder, int params) throws IOException {
-    long numel = params * ROWS * COLS;
+    write(folder, matrices(params));
+  }
+
+  /**
+   * Writes {@code folder/latest} and {@code folder/global_step3/*} holding {@code shapes}' parameters, in
+   * order, as one flat group; their elements must add up to a multiple of 2 x dp (no padding).
+   */
+  public static void write(Path folder, Map<String, List<Long>> shapes) throws IOException {
+    long numel = 0;
+    for (List<Long> shape : shapes.values()) {
+      numel += shape.stream().reduce(1L, Math::multiplyExact);
+    }
     if (numel % (2 * WORLD_SIZE) != 0) {
       throw new IllegalArgumentException("the group would need padding");
     }
@@ -53,18 +65,21 @@ final class LargeZero2Checkpoint {
     Files.createDirectories(tag);
     Files.writeString(folder.resolve("latest"), "global_step3");
 
-    Storage flat16 = new Storage("0", "BFloat16Storage", 2, numel, out -> values(out, 0, numel, 0f, true));
+    long all = numel;
+    Storage flat16 = new Storage("0", "BFloat16Storage", 2, numel, out -> values(out, 0, all, 0f, true));
     Map<String, Object> module = new LinkedHashMap<>();
-    Map<String, Object> shapes = new LinkedHashMap<>();
-    for (int p = 0; p < params; p++) {
-      module.put(name(p), new Tensor(flat16, p * ROWS * COLS, List.of(ROWS, COLS)));
-      shapes.put(name(p), new Size(List.of(ROWS, COLS)));
+    Map<String, Object> paramShapes = new LinkedHashMap<>();
+    long offset = 0;
+    for (Map.Entry<String, List<Long>> param : shapes.entrySet()) {
+      module.put(param.getKey(), new Tensor(flat16, offset, param.getValue()));
+      paramShapes.put(param.getKey(), new Size(param.getValue()));
+      offset += param.getValue().stream().reduce(1L, Math::multiplyExact);
     }
     Map<String, Object> states = new LinkedHashMap<>();
     states.put("module", new Ordered(module));
     states.put("buffer_names", List.of());
     states.put("optimizer", null);
-    states.put("param_shapes", List.of(new Ordered(shapes)));
+    states.put("param_shapes", List.of(new Ordered(paramShapes)));
     states.put("frozen_param_shapes", null);
     states.put("shared_params", Map.of());
     states.put("frozen_param_fragments", null);
@@ -105,18 +120,33 @@ final class LargeZero2Checkpoint {
 
   /** sha256 of each parameter's fp32 master bytes, by name, as the files above hold them. */
   static Map<String, String> expectedMasters(int params) {
+    return expectedMasters(matrices(params));
+  }
+
+  /** sha256 of each parameter's fp32 master bytes, by name, as {@link #write(Path, Map)} writes them. */
+  public static Map<String, String> expectedMasters(Map<String, List<Long>> shapes) {
     Map<String, String> expected = new LinkedHashMap<>();
-    for (int p = 0; p < params; p++) {
+    long offset = 0;
+    for (Map.Entry<String, List<Long>> param : shapes.entrySet()) {
+      long numel = param.getValue().stream().reduce(1L, Math::multiplyExact);
       MessageDigest digest = sha256();
       try {
-        values(new java.security.DigestOutputStream(OutputStream.nullOutputStream(), digest), p * ROWS * COLS,
-            ROWS * COLS, 0f, false);
+        values(new java.security.DigestOutputStream(OutputStream.nullOutputStream(), digest), offset, numel, 0f, false);
       } catch (IOException e) {
         throw new IllegalStateException(e);
       }
-      expected.put(name(p), HexFormat.of().formatHex(digest.digest()));
+      expected.put(param.getKey(), HexFormat.of().formatHex(digest.digest()));
+      offset += numel;
     }
     return expected;
+  }
+
+  private static Map<String, List<Long>> matrices(int params) {
+    Map<String, List<Long>> shapes = new LinkedHashMap<>();
+    for (int p = 0; p < params; p++) {
+      shapes.put(name(p), List.of(ROWS, COLS));
+    }
+    return shapes;
   }
 
   private static void values(OutputStream out, long start, long count, float shift, boolean bf16) throws IOException {

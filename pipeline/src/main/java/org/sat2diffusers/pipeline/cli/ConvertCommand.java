@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
     description = {
       "Converts SAT CogVideoX checkpoints (run folders, iteration folders, .pt files, released"
           + " transformer/ + vae/ layouts, or every run below a root) into Diffusers pipeline folders.",
-      "The options from --source to --fail-on-nonfinite are a job's: a --manifest job takes them as fields of the"
+      "The options from --source to --weights are a job's: a --manifest job takes them as fields of the"
           + " same name in snake_case (docs/manifest.md). The others are the whole run's.",
       ExitCodes.HELP
     },

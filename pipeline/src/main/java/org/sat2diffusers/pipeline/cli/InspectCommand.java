@@ -1,9 +1,7 @@
 package org.sat2diffusers.pipeline.cli;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sat2diffusers.pipeline.steps.ErrorText;
@@ -13,12 +11,16 @@ import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsFile;
+import org.sat2diffusers.io.sat.RecipeFolder;
+import org.sat2diffusers.io.sat.SatCheckpoint;
 import org.sat2diffusers.io.sat.SatLayout;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
-import org.sat2diffusers.transforms.records.SourceTensor;
+import org.sat2diffusers.transforms.convert.ConversionSettings;
+import org.sat2diffusers.transforms.convert.Weights;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.transforms.route.ComponentRouter;
 import org.sat2diffusers.transforms.route.RoutedTensor;
 import picocli.CommandLine.Command;
@@ -50,8 +52,13 @@ public final class InspectCommand implements Callable<Integer> {
       if (absolute.endsWith(".safetensors")) {
         inspectSafetensors(absolute, out);
       } else {
-        for (String file : SatLayout.resolve(absolute).files()) {
-          inspectCheckpoint(file, out);
+        SatCheckpoint checkpoint = SatLayout.resolve(absolute);
+        for (String file : checkpoint.torchFiles()) {
+          inspectPart(PlanCheckpoint.index(file, RandomAccessInputs::open), out); // as a conversion indexes it
+        }
+        for (RecipeFolder folder : checkpoint.recipeFolders()) {
+          // a ZeRO-3 engine save's module is placeholders: its weights are the fp32 masters
+          inspectPart(PlanCheckpoint.read(folder, ConversionSettings.defaults().withWeights(Weights.FP32_MASTER)), out);
         }
       }
       out.flush();
@@ -62,15 +69,19 @@ public final class InspectCommand implements Callable<Integer> {
     }
   }
 
-  private static void inspectCheckpoint(String file, PrintWriter out) throws Exception {
-    CheckpointIndex index = PlanCheckpoint.index(file, RandomAccessInputs::open); // as a conversion indexes it
-    out.printf("%s%n  state dict under: %s%n", file, index.wrapperKey() == null ? "(top level)" : index.wrapperKey());
-    List<SourceTensor> sources = new ArrayList<>();
-    for (TensorRecord t : index.tensors()) {
-      sources.add(new SourceTensor(file, t));
+  private static void inspectPart(CheckpointIndex index, PrintWriter out) {
+    out.printf("%s%n  state dict under: %s%n", index.path(), index.wrapperKey() == null ? "(top level)" : index.wrapperKey());
+    inspectPart(SourcePart.torchFile(index), out);
+    index.otherItems().forEach((k, v) -> out.printf("  other: %s = %s%n", k, v));
+  }
+
+  private static void inspectPart(SourcePart part, PrintWriter out) {
+    if (!part.isTorchFile()) {
+      out.printf("%s%n  assembled from %d file(s): %s%n  key names: %s%n", part.path(), part.files().size(),
+          part.files(), part.names().name().toLowerCase());
     }
     Map<String, long[]> perComponent = new LinkedHashMap<>();
-    for (RoutedTensor r : ComponentRouter.route(sources)) { // the planner's router
+    for (RoutedTensor r : ComponentRouter.route(part.sourceTensors())) { // the planner's router
       TensorRecord t = r.source().tensor();
       String component = r.routed() ? r.component().folder() : "(dropped: " + r.dropReason() + ")";
       long[] totals = perComponent.computeIfAbsent(component, c -> new long[2]);
@@ -80,7 +91,6 @@ public final class InspectCommand implements Callable<Integer> {
           t.sharedWith().isEmpty() ? "" : "  shares storage with " + t.sharedWith());
     }
     perComponent.forEach((c, totals) -> out.printf("  %-14s %6d tensors %,16d bytes%n", c, totals[0], totals[1]));
-    index.otherItems().forEach((k, v) -> out.printf("  other: %s = %s%n", k, v));
   }
 
   private static void inspectSafetensors(String file, PrintWriter out) throws Exception {

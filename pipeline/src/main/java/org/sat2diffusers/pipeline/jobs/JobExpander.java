@@ -11,6 +11,7 @@ import org.sat2diffusers.io.sat.SatCheckpoint;
 import org.sat2diffusers.io.sat.SatDiscovery;
 import org.sat2diffusers.io.sat.SatLayout;
 import org.sat2diffusers.io.sat.SatRun;
+import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 
 /**
@@ -77,6 +78,16 @@ public final class JobExpander {
         collect(() -> fromRun(run, run.relativePath(), request), found, problems);
       }
     }
+    if (request.settings().weights() == Weights.FP32_MASTER) {
+      found.replaceAll(f -> {
+        try {
+          return new Found(f.runPath(), SatLayout.withFp32Masters(f.checkpoint()));
+        } catch (IOException e) {
+          problems.add(e.getMessage());
+          return f;
+        }
+      });
+    }
     if (!problems.isEmpty()) {
       throw new InvalidJobsException("cannot expand the jobs", problems);
     }
@@ -110,7 +121,7 @@ public final class JobExpander {
       SatCheckpoint c = f.checkpoint();
       String runFolder = SatLayout.runFolder(c);
       jobs.add(new CheckpointJob(outputDir, c.source(), c.iteration(), c.files(), outputDir, request.settings(),
-          runFolder, modelConfigs.get(runFolder).orElse(null)));
+          runFolder, modelConfigs.get(runFolder).orElse(null)).withRecipeFolders(c.recipeFolders()));
     }
     return jobs;
   }

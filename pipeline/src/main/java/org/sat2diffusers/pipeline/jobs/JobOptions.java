@@ -17,6 +17,7 @@ import org.sat2diffusers.transforms.adapter.LoraMode;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.convert.UnknownKeys;
+import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.transforms.shard.SizeParser;
 import picocli.CommandLine.IModelTransformer;
 import picocli.CommandLine.Model.CommandSpec;
@@ -52,7 +53,8 @@ public final class JobOptions {
           + " (DIR/<iteration>/ for the iterations of one source run).",
       "", single((job, v) -> job.output = v));
   public static final JobOption LORA_ALPHA = new JobOption("lora-alpha", Kind.NUMBER, "A",
-      "SAT lora2 alpha: LoRA updates are scaled by A / r (r from the shapes).",
+      "SAT lora2 alpha: LoRA updates are scaled by A / r (r from the shapes). Also the alpha of a PEFT LoRA in a"
+          + " Diffusers-named transformer (a trainer's DeepSpeed save), whose default is r (scale 1).",
       "lora_alpha of --sat-config, else SAT's default of 1", single((job, v) -> job.loraAlpha = finite(v)));
   public static final JobOption LORA_MODE = new JobOption("lora-mode", Kind.NAME, "merge|adapter|both",
       "SAT lora2 weights: merge them into the transformer, or write them as a Diffusers LoRA file transformer/"
@@ -112,12 +114,19 @@ public final class JobOptions {
       "Fail a checkpoint whose written tensors hold NaN or infinity (implies --check-finite): nothing is committed"
           + " for it and the error lists the tensors.",
       "", flag((job, on) -> job.failOnNonfinite = on));
+  public static final JobOption WEIGHTS = new JobOption("weights", Kind.NAME, "module|fp32-master",
+      "Which weights of a DeepSpeed ZeRO checkpoint (an engine save_checkpoint folder, or a SAT iteration saved"
+          + " with ZeRO): module, the 16-bit weights the model states hold (SAT's z3_rank_* partitions consolidated);"
+          + " or fp32-master, each trained parameter's fp32 master assembled from the optimizer partitions as"
+          + " zero_to_fp32.py does (frozen ones from the module), then mapped, merged and cast once (--dtype)."
+          + " A ZeRO-3 engine save's module holds placeholders: it needs fp32-master.",
+      "module", single((job, v) -> job.weights = Weights.fromCliName(v)));
 
   /** Every option, in the order help and the docs list them. */
   public static final List<JobOption> ALL = List.of(
       SOURCE, SOURCE_ROOT, OUTPUT, ITERATIONS, LORA_ALPHA, DTYPE, VAE_DTYPE, MODEL, SAT_CONFIG, MAX_SHARD_SIZE,
       COMPONENTS, MAX_DEPTH, LORA_MODE, LORA_FOLD_SCALE, UNKNOWN_KEYS, BASE_PIPELINE, LINK, DIGEST, CHECK_FINITE,
-      FAIL_ON_NONFINITE);
+      FAIL_ON_NONFINITE, WEIGHTS);
 
   private JobOptions() {}
 

@@ -15,6 +15,7 @@ import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.convert.UnknownKeys;
+import org.sat2diffusers.transforms.convert.Weights;
 
 /**
  * The options of one job as given (on the command line, or in one manifest entry), each already
@@ -43,6 +44,7 @@ public final class JobValues {
   Digest digest = Digest.CRC32C;
   boolean checkFinite;
   boolean failOnNonfinite;
+  Weights weights = Weights.MODULE;
   int maxDepth = TreeListing.DEFAULT_MAX_DEPTH;
 
   public List<String> sources() {
@@ -120,7 +122,7 @@ public final class JobValues {
     }
     ConversionSettings settings =
         new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-            unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
+            unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest, weights);
     return new JobRequest(sources.stream().map(resolve).toList(), sourceRoots.stream().map(resolve).toList(),
         iterations, out, settings, maxDepth);
   }

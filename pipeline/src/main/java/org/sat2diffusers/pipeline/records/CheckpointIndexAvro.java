@@ -28,7 +28,7 @@ public final class CheckpointIndexAvro {
     return AvroRecordCoder.of(SCHEMA, CheckpointIndexAvro::toAvro, CheckpointIndexAvro::fromAvro);
   }
 
-  private static GenericRecord toAvro(CheckpointIndex f) {
+  static GenericRecord toAvro(CheckpointIndex f) {
     GenericRecord r = new GenericData.Record(SCHEMA);
     r.put("path", f.path());
     r.put("wrapperKey", f.wrapperKey());
@@ -41,7 +41,7 @@ public final class CheckpointIndexAvro {
     return r;
   }
 
-  private static CheckpointIndex fromAvro(GenericRecord r) {
+  static CheckpointIndex fromAvro(GenericRecord r) {
     List<TensorRecord> tensors = new ArrayList<>();
     for (GenericRecord t : AvroFields.records(r, "tensors")) {
       tensors.add(TensorRecordAvro.fromAvro(t));

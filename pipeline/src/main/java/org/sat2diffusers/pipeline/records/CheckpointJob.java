@@ -10,6 +10,7 @@ import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
+import org.sat2diffusers.io.sat.RecipeFolder;
 import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 
@@ -21,7 +22,8 @@ import org.sat2diffusers.transforms.convert.ConversionSettings;
  * @param id unique within the run (the output folder)
  * @param source the path the user gave, for messages and the report
  * @param iteration the checkpoint's iteration
- * @param files the checkpoint files (transformer rank files, then a separate VAE file if any)
+ * @param files every file the checkpoint is read from (transformer rank files or a partitioned save's
+ *     files, then a separate VAE file if any)
  * @param outputDir the Diffusers folder to produce
  * @param settings the conversion options
  * @param runFolder the folder of the checkpoint's run, where SAT saves {@code model_config.json}
@@ -29,6 +31,7 @@ import org.sat2diffusers.transforms.convert.ConversionSettings;
  * @param fingerprints the files' fingerprints when the run started (recorded in the commit marker)
  * @param baseFingerprints the fingerprints of the base pipeline's files when the run started (empty
  *     without one)
+ * @param recipeFolders the folders among the files' read as recipes (a ZeRO save), not file by file
  */
 public record CheckpointJob(
     String id,
@@ -40,7 +43,16 @@ public record CheckpointJob(
     String runFolder,
     String runModelConfig,
     List<FileFingerprint> fingerprints,
-    List<FileFingerprint> baseFingerprints) {
+    List<FileFingerprint> baseFingerprints,
+    List<RecipeFolder> recipeFolders) {
+  private static final Schema RECIPE_FOLDER =
+      SchemaBuilder.record("RecipeFolder")
+          .namespace("org.sat2diffusers")
+          .fields()
+          .requiredString("kind")
+          .requiredString("folder")
+          .endRecord();
+
   private static final Schema FINGERPRINT =
       SchemaBuilder.record("FileFingerprint")
           .namespace("org.sat2diffusers")
@@ -65,23 +77,53 @@ public record CheckpointJob(
           .optionalString("runModelConfig")
           .name("fingerprints").type().array().items(FINGERPRINT).noDefault()
           .name("baseFingerprints").type().array().items(FINGERPRINT).noDefault()
+          .name("recipeFolders").type().array().items(RECIPE_FOLDER).noDefault()
           .endRecord();
 
   public CheckpointJob {
     files = List.copyOf(files);
     fingerprints = List.copyOf(fingerprints);
     baseFingerprints = List.copyOf(baseFingerprints);
+    recipeFolders = List.copyOf(recipeFolders);
   }
 
-  /** A job whose files have not been fingerprinted yet. */
+  /** A job of torch files whose files have not been fingerprinted yet. */
   public CheckpointJob(String id, String source, String iteration, List<String> files, String outputDir,
       ConversionSettings settings, String runFolder, String runModelConfig) {
-    this(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, List.of(), List.of());
+    this(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, List.of(), List.of(), List.of());
   }
 
   public CheckpointJob withFingerprints(List<FileFingerprint> sources, List<FileFingerprint> base) {
     return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, sources,
-        base);
+        base, recipeFolders);
+  }
+
+  /** This job with some of its files read as recipes. */
+  public CheckpointJob withRecipeFolders(List<RecipeFolder> folders) {
+    return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig,
+        fingerprints, baseFingerprints, folders);
+  }
+
+  /**
+   * The parts planning takes, in the files' order (transformer first): each file in no recipe folder
+   * (indexed on its own), and each recipe folder once, where its first file is. A part is named by its
+   * path: the file's, or the folder's.
+   */
+  public List<String> partPaths() {
+    List<String> parts = new ArrayList<>();
+    for (String file : files) {
+      String folder = file.substring(0, Math.max(file.lastIndexOf('/'), 0));
+      String part = recipeFolder(folder) != null ? folder : file;
+      if (!parts.contains(part)) {
+        parts.add(part);
+      }
+    }
+    return parts;
+  }
+
+  /** The recipe folder at {@code path}, or null when {@code path} is a file indexed on its own. */
+  public RecipeFolder recipeFolder(String path) {
+    return recipeFolders.stream().filter(r -> r.folder().equals(path)).findFirst().orElse(null);
   }
 
   /** Where this job's files are staged until they are complete. */
@@ -105,6 +147,14 @@ public record CheckpointJob(
     r.put("runModelConfig", j.runModelConfig());
     r.put("fingerprints", toAvro(j.fingerprints()));
     r.put("baseFingerprints", toAvro(j.baseFingerprints()));
+    List<GenericRecord> folders = new ArrayList<>();
+    for (RecipeFolder f : j.recipeFolders()) {
+      GenericRecord folder = new GenericData.Record(RECIPE_FOLDER);
+      folder.put("kind", f.kind().name());
+      folder.put("folder", f.folder());
+      folders.add(folder);
+    }
+    r.put("recipeFolders", folders);
     return r;
   }
 
@@ -119,7 +169,9 @@ public record CheckpointJob(
         string(r, "runFolder"),
         string(r, "runModelConfig"),
         fingerprints(AvroFields.records(r, "fingerprints")),
-        fingerprints(AvroFields.records(r, "baseFingerprints")));
+        fingerprints(AvroFields.records(r, "baseFingerprints")),
+        AvroFields.records(r, "recipeFolders").stream()
+            .map(f -> new RecipeFolder(RecipeFolder.Kind.valueOf(string(f, "kind")), string(f, "folder"))).toList());
   }
 
   private static List<GenericRecord> toAvro(List<FileFingerprint> fingerprints) {

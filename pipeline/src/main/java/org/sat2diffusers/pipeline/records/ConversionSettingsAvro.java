@@ -16,6 +16,7 @@ import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.convert.UnknownKeys;
+import org.sat2diffusers.transforms.convert.Weights;
 
 /** Avro form of a job's settings, with the texts read in the driver (SAT config, base model_index.json). */
 final class ConversionSettingsAvro {
@@ -47,6 +48,7 @@ final class ConversionSettingsAvro {
           .requiredBoolean("checkFinite")
           .requiredBoolean("failOnNonfinite")
           .requiredString("digest")
+          .requiredString("weights")
           .endRecord();
 
   private ConversionSettingsAvro() {}
@@ -67,6 +69,7 @@ final class ConversionSettingsAvro {
     r.put("checkFinite", s.checkFinite());
     r.put("failOnNonfinite", s.failOnNonfinite());
     r.put("digest", s.digest().name());
+    r.put("weights", s.weights().name());
     return r;
   }
 
@@ -90,7 +93,8 @@ final class ConversionSettingsAvro {
         (Boolean) r.get("loraFoldScale"),
         (Boolean) r.get("checkFinite"),
         (Boolean) r.get("failOnNonfinite"),
-        Digest.valueOf(string(r, "digest")));
+        Digest.valueOf(string(r, "digest")),
+        Weights.valueOf(string(r, "weights")));
   }
 
   private static GenericRecord toAvro(BasePipeline b) {

@@ -34,8 +34,8 @@ final class OutputTensorAvro {
           .namespace("org.sat2diffusers")
           .fields()
           .requiredString("dtype")
-          .name("a").type().array().items(RANGE).noDefault()
-          .name("b").type().array().items(RANGE).noDefault()
+          .name("a").type().array().items().array().items(RANGE).noDefault()
+          .name("b").type().array().items().array().items(RANGE).noDefault()
           .requiredInt("rank")
           .requiredLong("inFeatures")
           .requiredLong("outPerPart")
@@ -91,8 +91,8 @@ final class OutputTensorAvro {
   private static GenericRecord lora(LoraDelta d) {
     GenericRecord r = new GenericData.Record(LORA);
     r.put("dtype", d.dtype().name());
-    r.put("a", toAvro(d.a()));
-    r.put("b", toAvro(d.b()));
+    r.put("a", d.a().stream().map(OutputTensorAvro::toAvro).toList());
+    r.put("b", d.b().stream().map(OutputTensorAvro::toAvro).toList());
     r.put("rank", d.rank());
     r.put("inFeatures", d.inFeatures());
     r.put("outPerPart", d.outPerPart());
@@ -104,13 +104,22 @@ final class OutputTensorAvro {
   private static LoraDelta lora(GenericRecord r) {
     return new LoraDelta(
         Dtype.valueOf(string(r, "dtype")),
-        fromAvro(records(r, "a")),
-        fromAvro(records(r, "b")),
+        parts(r, "a"),
+        parts(r, "b"),
         (Integer) r.get("rank"),
         longValue(r, "inFeatures"),
         longValue(r, "outPerPart"),
         (Double) r.get("alpha"),
         (Float) r.get("scale"));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<List<ByteRange>> parts(GenericRecord r, String field) {
+    List<List<ByteRange>> parts = new ArrayList<>();
+    for (Object part : (List<Object>) r.get(field)) {
+      parts.add(fromAvro(List.copyOf((List<GenericRecord>) part)));
+    }
+    return parts;
   }
 
   private static List<GenericRecord> toAvro(List<ByteRange> ranges) {

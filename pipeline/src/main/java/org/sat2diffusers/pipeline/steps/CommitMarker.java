@@ -13,6 +13,7 @@ import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.storage.FileFingerprint;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
+import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.transforms.records.Component;
 
 /**
@@ -101,6 +102,9 @@ public final class CommitMarker {
     m.put("check_finite", s.checkFinite());
     m.put("fail_on_nonfinite", s.failOnNonfinite());
     m.put("digest", s.digest().label());
+    if (s.weights() != Weights.MODULE) { // only when chosen, so markers written before --weights stay current
+      m.put("weights", s.weights().cliName());
+    }
     return m;
   }
 

@@ -15,59 +15,61 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
-import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
-import org.sat2diffusers.pipeline.records.CheckpointIndexAvro;
+import org.sat2diffusers.pipeline.records.SourcePartAvro;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every file of every job, read in parallel: the zip directory and data.pkl only, giving the tensor
- * records keyed by job id. No tensor bytes are read here. A file that cannot be indexed becomes an
- * outcome ({@link Outcomes#TAG}) for its checkpoint.
+ * Every part of every job, read in parallel: each torch file's zip directory and data.pkl, each
+ * recipe folder's pickles (a ZeRO save's ranks), giving the parts keyed by job id. No tensor bytes are
+ * read here. A part that cannot be read becomes an outcome ({@link Outcomes#TAG}) for its checkpoint.
  */
 public class IndexCheckpointFiles extends PTransform<PCollection<CheckpointJob>, PCollectionTuple> {
-  public static final TupleTag<KV<String, CheckpointIndex>> INDEXED = new TupleTag<>() {};
+  public static final TupleTag<KV<String, SourcePart>> INDEXED = new TupleTag<>() {};
 
   @Override
   public PCollectionTuple expand(PCollection<CheckpointJob> jobs) {
     PCollectionTuple indexed =
-        jobs.apply("List checkpoint files", ParDo.of(new ListFilesFn()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
-            .apply("Spread files over workers", Reshuffle.viaRandomKey())
-            .apply("Read zip directory and data.pkl",
-                ParDo.of(new IndexFileFn()).withOutputTags(INDEXED, TupleTagList.of(Outcomes.TAG)));
-    indexed.get(INDEXED).setCoder(KvCoder.of(StringUtf8Coder.of(), CheckpointIndexAvro.coder()));
+        jobs.apply("List checkpoint parts", ParDo.of(new ListPartsFn()))
+            .setCoder(KvCoder.of(CheckpointJob.coder(), StringUtf8Coder.of()))
+            .apply("Spread parts over workers", Reshuffle.viaRandomKey())
+            .apply("Read zip directories and pickles",
+                ParDo.of(new ReadPartFn()).withOutputTags(INDEXED, TupleTagList.of(Outcomes.TAG)));
+    indexed.get(INDEXED).setCoder(KvCoder.of(StringUtf8Coder.of(), SourcePartAvro.coder()));
     indexed.get(Outcomes.TAG).setCoder(Outcomes.coder());
     return indexed;
   }
 
-  static class ListFilesFn extends DoFn<CheckpointJob, KV<String, String>> {
+  /** Each job with each of its parts ({@link CheckpointJob#partPaths}): a torch file, or a recipe folder. */
+  static class ListPartsFn extends DoFn<CheckpointJob, KV<CheckpointJob, String>> {
     @ProcessElement
-    public void process(@Element CheckpointJob job, OutputReceiver<KV<String, String>> out) {
-      for (String file : job.files()) {
-        out.output(KV.of(job.id(), file));
+    public void process(@Element CheckpointJob job, OutputReceiver<KV<CheckpointJob, String>> out) {
+      for (String part : job.partPaths()) {
+        out.output(KV.of(job, part));
       }
     }
   }
 
-  static class IndexFileFn extends DoFn<KV<String, String>, KV<String, CheckpointIndex>> {
+  static class ReadPartFn extends DoFn<KV<CheckpointJob, String>, KV<String, SourcePart>> {
     private static final Logger LOG = LoggerFactory.getLogger(IndexCheckpointFiles.class);
     private final Counter files = Metrics.counter(RunCounters.NAMESPACE, RunCounters.FILES_INDEXED);
     private final Counter tensors = Metrics.counter(RunCounters.NAMESPACE, RunCounters.TENSORS_INDEXED);
 
     @ProcessElement
-    public void process(@Element KV<String, String> job, MultiOutputReceiver out, PipelineOptions options) {
-      String file = job.getValue();
+    public void process(@Element KV<CheckpointJob, String> part, MultiOutputReceiver out, PipelineOptions options) {
+      CheckpointJob job = part.getKey();
+      String path = part.getValue();
       try {
-        CheckpointIndex index = PlanCheckpoint.index(file, RandomAccessInputs::open);
-        files.inc();
-        tensors.inc(index.tensors().size());
-        LOG.debug("indexed {}: {} tensors under '{}'", file, index.tensors().size(), index.wrapperKey());
-        out.get(INDEXED).output(KV.of(job.getKey(), index));
+        SourcePart read = PlanCheckpoint.read(job, path, RandomAccessInputs::open);
+        files.inc(read.files().size());
+        tensors.inc(read.tensorCount());
+        LOG.debug("read {}: {} tensors", path, read.tensorCount());
+        out.get(INDEXED).output(KV.of(job.id(), read));
       } catch (Exception e) {
-        out.get(Outcomes.TAG).output(Outcomes.orFailFast(options, Outcomes.failure(job.getKey(), Stage.INDEX, file, e)));
+        out.get(Outcomes.TAG).output(Outcomes.orFailFast(options, Outcomes.failure(job.id(), Stage.INDEX, path, e)));
       }
     }
   }

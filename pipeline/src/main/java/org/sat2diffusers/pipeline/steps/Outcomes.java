@@ -11,6 +11,7 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
+import org.sat2diffusers.io.deepspeed.ZeroCheckpointException;
 import org.sat2diffusers.io.pickle.PickleException;
 import org.sat2diffusers.io.safetensors.SafetensorsException;
 import org.sat2diffusers.io.storage.FileTooLargeException;
@@ -32,7 +33,7 @@ public final class Outcomes {
   private static final List<Class<? extends Throwable>> INVALID_INPUT = List.of(
       SatLayoutException.class, CheckpointFormatException.class, ZipFormatException.class, PickleException.class,
       SafetensorsException.class, IllegalArgumentException.class, EOFException.class, FileNotFoundException.class,
-      NoSuchFileException.class, FileTooLargeException.class);
+      NoSuchFileException.class, FileTooLargeException.class, ZeroCheckpointException.class);
 
   private Outcomes() {}
 

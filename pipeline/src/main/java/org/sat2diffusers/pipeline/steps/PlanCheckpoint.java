@@ -3,22 +3,30 @@ package org.sat2diffusers.pipeline.steps;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
+import org.sat2diffusers.io.deepspeed.SatZero3Checkpoint;
+import org.sat2diffusers.io.deepspeed.ZeroCheckpoint;
+import org.sat2diffusers.io.sat.RecipeFolder;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.io.torch.CheckpointIndex;
+import org.sat2diffusers.io.torch.TensorRecipe;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
+import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.convert.Provenance;
+import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.transforms.parallel.ReplicaCheck;
+import org.sat2diffusers.transforms.records.SourcePart;
 
 /**
- * Planning one checkpoint, in the three parts every front door shares: index its files, plan, and
- * make the checks that need tensor bytes. The pipeline ({@link IndexCheckpointFiles}, {@link
- * PlanConversions}) and the dry run call the same functions, so a dry run's plan is by construction
- * the plan the conversion executes; the dry run only skips {@link #checkBytes}, and its plan lists
- * those checks ({@link CheckpointPlan#replicaChecks}).
+ * Planning one checkpoint, in the three parts every front door shares: read its parts (index each
+ * torch file; read each recipe folder), plan, and make the checks that need tensor bytes. The
+ * pipeline ({@link IndexCheckpointFiles}, {@link PlanConversions}), the dry run and {@code inspect}
+ * call the same functions, so a dry run's plan is by construction the plan the conversion executes;
+ * the dry run only skips {@link #checkBytes}, and its plan lists those checks ({@link
+ * CheckpointPlan#replicaChecks}).
  */
 public final class PlanCheckpoint {
   private PlanCheckpoint() {}
@@ -30,9 +38,34 @@ public final class PlanCheckpoint {
     }
   }
 
-  /** The job's plan from its indexed files, given in the job's order (transformer ranks, then a VAE file). */
-  public static CheckpointPlan plan(CheckpointJob job, List<CheckpointIndex> files) throws IOException {
-    return CheckpointPlanner.plan(job.source(), files, job.settings(), Optional.ofNullable(job.runModelConfig()), provenance(job));
+  /**
+   * One part of the job ({@link CheckpointJob#partPaths}): a torch file indexed on its own, or a recipe
+   * folder read by its reader. Reads pickles and headers only, no tensor bytes.
+   */
+  public static SourcePart read(CheckpointJob job, String partPath, SourceOpener opener) throws IOException {
+    RecipeFolder folder = job.recipeFolder(partPath);
+    return folder == null ? SourcePart.torchFile(index(partPath, opener)) : read(folder, job.settings());
+  }
+
+  /**
+   * A recipe folder's tensors: a DeepSpeed ZeRO save's fp32 masters or 16-bit module ({@code --weights};
+   * the module of a ZeRO-3 save is placeholders, an error naming {@code fp32-master}), SAT's ZeRO-3
+   * ranks consolidated (16-bit module).
+   */
+  public static SourcePart read(RecipeFolder folder, ConversionSettings settings) throws IOException {
+    List<TensorRecipe> recipes = switch (folder.kind()) {
+      case DEEPSPEED_ZERO -> {
+        ZeroCheckpoint zero = ZeroCheckpoint.open(folder.folder());
+        yield settings.weights() == Weights.FP32_MASTER ? zero.fp32Master() : zero.module();
+      }
+      case SAT_ZERO3 -> SatZero3Checkpoint.consolidate(folder.folder());
+    };
+    return SourcePart.recipes(folder.folder(), recipes);
+  }
+
+  /** The job's plan from its parts, given in the job's order ({@link CheckpointJob#partPaths}). */
+  public static CheckpointPlan plan(CheckpointJob job, List<SourcePart> parts) throws IOException {
+    return CheckpointPlanner.plan(job.source(), parts, job.settings(), Optional.ofNullable(job.runModelConfig()), provenance(job));
   }
 
   /**

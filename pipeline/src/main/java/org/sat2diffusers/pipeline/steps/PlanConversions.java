@@ -21,7 +21,7 @@ import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
-import org.sat2diffusers.io.torch.CheckpointIndex;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
@@ -32,13 +32,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per checkpoint, from its tensor records: the plan ({@link PlanCheckpoint#plan}: merge
+ * Per checkpoint, from its parts' tensor records and recipes: the plan ({@link PlanCheckpoint#plan}: merge
  * model-parallel ranks, map every key, detect the model, check the Diffusers schema, plan the shards),
  * then the checks that need tensor bytes ({@link PlanCheckpoint#checkBytes}: the ranks agree on the
  * tensors each holds in full). Emits one task per shard file and one summary for finalizing; a
  * checkpoint that cannot be planned becomes an outcome and writes nothing.
  */
-public class PlanConversions extends PTransform<PCollection<KV<String, CheckpointIndex>>, PCollectionTuple> {
+public class PlanConversions extends PTransform<PCollection<KV<String, SourcePart>>, PCollectionTuple> {
   public static final TupleTag<ShardTask> SHARDS = new TupleTag<>() {};
   public static final TupleTag<KV<String, CheckpointSummary>> SUMMARIES = new TupleTag<>() {};
 
@@ -49,7 +49,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, Checkpoin
   }
 
   @Override
-  public PCollectionTuple expand(PCollection<KV<String, CheckpointIndex>> indexed) {
+  public PCollectionTuple expand(PCollection<KV<String, SourcePart>> indexed) {
     PCollectionTuple planned =
         indexed
             .apply("Gather files per checkpoint", GroupByKey.create())
@@ -61,7 +61,7 @@ public class PlanConversions extends PTransform<PCollection<KV<String, Checkpoin
     return planned;
   }
 
-  static class PlanFn extends DoFn<KV<String, Iterable<CheckpointIndex>>, ShardTask> {
+  static class PlanFn extends DoFn<KV<String, Iterable<SourcePart>>, ShardTask> {
     private static final Logger LOG = LoggerFactory.getLogger(PlanConversions.class);
     private final Counter planned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.CHECKPOINTS_PLANNED);
     private final Counter bytesPlanned = Metrics.counter(RunCounters.NAMESPACE, RunCounters.BYTES_PLANNED);
@@ -74,16 +74,16 @@ public class PlanConversions extends PTransform<PCollection<KV<String, Checkpoin
     @ProcessElement
     public void process(ProcessContext c) {
       CheckpointJob job = c.sideInput(jobs).get(c.element().getKey());
-      Map<String, CheckpointIndex> byFile = new HashMap<>();
-      for (CheckpointIndex f : c.element().getValue()) {
-        byFile.put(f.path(), f);
+      Map<String, SourcePart> byPath = new HashMap<>();
+      for (SourcePart part : c.element().getValue()) {
+        byPath.put(part.path(), part);
       }
-      if (!byFile.keySet().containsAll(job.files())) {
-        return; // a file failed to index: its outcome is already reported
+      if (!byPath.keySet().containsAll(job.partPaths())) {
+        return; // a part failed to read: its outcome is already reported
       }
       CheckpointPlan plan;
       try {
-        plan = PlanCheckpoint.plan(job, job.files().stream().map(byFile::get).toList());
+        plan = PlanCheckpoint.plan(job, job.partPaths().stream().map(byPath::get).toList());
         PlanCheckpoint.checkBytes(plan, RandomAccessInputs::open);
       } catch (Exception e) {
         c.output(Outcomes.TAG, Outcomes.orFailFast(c.getPipelineOptions(), Outcomes.failure(job.id(), Stage.PLAN, job.source(), e)));

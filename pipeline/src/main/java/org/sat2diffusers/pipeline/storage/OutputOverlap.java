@@ -51,7 +51,7 @@ public final class OutputOverlap {
         if (folder == null) {
           continue;
         }
-        if (RANK_FILE.matcher(file.substring(file.lastIndexOf('/') + 1)).matches()) {
+        if (RANK_FILE.matcher(file.substring(file.lastIndexOf('/') + 1)).matches() || job.recipeFolder(folder) != null) {
           sources.add(place(folder, "iteration folder"));
           String run = parent(folder);
           if (run != null && (StorageFiles.exists(run + "/latest") || StorageFiles.exists(run + "/model_config.json"))) {

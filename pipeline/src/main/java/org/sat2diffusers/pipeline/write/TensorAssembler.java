@@ -166,14 +166,19 @@ public final class TensorAssembler implements Closeable {
     }
   }
 
-  private float[] readFloats(Dtype dtype, ByteRange range, int count, String what) throws IOException {
-    if (range.length() != (long) count * dtype.size()) {
+  private float[] readFloats(Dtype dtype, List<ByteRange> ranges, int count, String what) throws IOException {
+    long length = ByteRange.length(ranges);
+    if (length != (long) count * dtype.size()) {
       throw new IllegalArgumentException(
-          "LoRA matrix " + what + ": range of " + range.length() + " bytes in " + range.file() + ", expected "
-              + count + " " + dtype + " elements");
+          "LoRA matrix " + what + ": ranges of " + length + " bytes in " + ranges.stream().map(ByteRange::file)
+              .distinct().toList() + ", expected " + count + " " + dtype + " elements");
     }
-    byte[] bytes = new byte[(int) range.length()];
-    input(range.file()).readFully(range.offset(), bytes, 0, bytes.length);
+    byte[] bytes = new byte[(int) length];
+    int at = 0;
+    for (ByteRange range : ranges) {
+      input(range.file()).readFully(range.offset(), bytes, at, (int) range.length());
+      at += (int) range.length();
+    }
     float[] values = new float[count];
     DtypeConversions.decode(dtype, ByteBuffer.wrap(bytes), values, count);
     return values;

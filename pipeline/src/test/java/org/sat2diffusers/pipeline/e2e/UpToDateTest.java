@@ -128,7 +128,10 @@ class UpToDateTest {
   @Test
   void everyPerCheckpointOptionIsChangedAbove() {
     Set<String> whereTheJobsGo = Set.of("source", "source_root", "max_depth", "output", "iterations");
-    Set<String> options = JobOptions.ALL.stream().map(JobOption::field).filter(f -> !whereTheJobsGo.contains(f))
+    // weights needs a ZeRO checkpoint, which this run is not: ZeroConversionTest changes it on one
+    Set<String> elsewhere = Set.of("weights");
+    Set<String> options = JobOptions.ALL.stream().map(JobOption::field)
+        .filter(f -> !whereTheJobsGo.contains(f) && !elsewhere.contains(f))
         .collect(Collectors.toCollection(TreeSet::new));
     Set<String> changed = Arrays.stream(Change.values()).map(c -> c.option).filter(Objects::nonNull)
         .map(JobOption::field).collect(Collectors.toCollection(TreeSet::new));

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
@@ -73,7 +74,7 @@ class FrontDoorsTest {
     ConversionSettings s = fromManifest.get(0).settings();
     assertEquals(new ConversionSettings(4.0, Dtype.BF16, Dtype.F16, 5_000_000_000L, "cogvideox-5b", "model: {}\n",
         List.of(Component.TRANSFORMER, Component.VAE), UnknownKeys.KEEP, BasePipelines.read(base.toString(), true),
-        LoraMode.BOTH, true, true, true, Digest.SHA256), s);
+        LoraMode.BOTH, true, true, true, Digest.SHA256, Weights.MODULE), s);
     assertEquals(run.toString(), fromManifest.get(0).runFolder());
     assertEquals(Files.readString(run.resolve("model_config.json")), fromManifest.get(0).runModelConfig());
   }

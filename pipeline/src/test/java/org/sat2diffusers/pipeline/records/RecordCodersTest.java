@@ -6,6 +6,11 @@ import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.util.CoderUtils;
+import org.sat2diffusers.io.sat.RecipeFolder;
+import org.sat2diffusers.io.torch.TensorRecipe;
+import org.sat2diffusers.transforms.convert.Weights;
+import org.sat2diffusers.transforms.records.KeyNames;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.junit.jupiter.api.Test;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.safetensors.Digest;
@@ -43,8 +48,8 @@ class RecordCodersTest {
   void shardTaskKeepsRecipesWithAndWithoutLoraAndScale() throws Exception {
     ByteRange w = new ByteRange("/a.pt", 1024, 512);
     LoraDelta lora =
-        new LoraDelta(Dtype.BF16, List.of(new ByteRange("/a.pt", 64, 32)), List.of(new ByteRange("/a.pt", 96, 32)),
-            4, 16, 16, 1.0, 0.25f);
+        new LoraDelta(Dtype.BF16, List.of(List.of(new ByteRange("/a.pt", 64, 16), new ByteRange("/b.pt", 64, 16))),
+            List.of(List.of(new ByteRange("/a.pt", 96, 32))), 4, 16, 16, 1.0, 0.25f);
     OutputTensor merged =
         new OutputTensor(Component.TRANSFORMER, "transformer_blocks.0.attn1.to_q.weight", Dtype.BF16,
             List.of(16L, 16L), Dtype.BF16, List.of(w), lora, List.of("k.original.weight", "k.matrix_A.0"));
@@ -82,16 +87,32 @@ class RecordCodersTest {
     ConversionSettings settings = new ConversionSettings(4.0, Dtype.BF16, Dtype.F16, 5_000_000_000L, "cogvideox-5b",
         "model: {}\n", List.of(Component.TRANSFORMER, Component.VAE), UnknownKeys.KEEP,
         new BasePipeline("s3://b/base", true, "{\"tokenizer\": [\"transformers\", \"T5Tokenizer\"]}",
-            List.of("tokenizer")), LoraMode.BOTH, true, true, true, Digest.SHA256);
+            List.of("tokenizer")), LoraMode.BOTH, true, true, true, Digest.SHA256, Weights.FP32_MASTER);
     CheckpointJob job = new CheckpointJob("/out/run/200", "/runs/run", "200",
         List.of("/runs/run/200/mp_rank_00_model_states.pt", "/runs/run/200/mp_rank_01_model_states.pt"),
         "/out/run/200", settings, "/runs/run", "{\"variant\": \"cogvideox-5b\"}")
         .withFingerprints(List.of(new FileFingerprint("/runs/run/200/mp_rank_00_model_states.pt", 10, 20, null),
                 new FileFingerprint("/runs/run/200/mp_rank_01_model_states.pt", 11, 21, "etag")),
-            List.of(new FileFingerprint("s3://b/base/model_index.json", 1, 2, "e")));
+            List.of(new FileFingerprint("s3://b/base/model_index.json", 1, 2, "e")))
+        .withRecipeFolders(List.of(new RecipeFolder(RecipeFolder.Kind.DEEPSPEED_ZERO, "/runs/run/200")));
     assertEquals(job, roundTrip(CheckpointJob.coder(), job));
 
     CheckpointJob plain = new CheckpointJob("o", "s", "1", List.of("f.pt"), "o", ConversionSettings.defaults(), "r", null);
     assertEquals(plain, roundTrip(CheckpointJob.coder(), plain));
+  }
+
+  @Test
+  void sourcePartKeepsATorchIndexOrRecipes() throws Exception {
+    CheckpointIndex index = new CheckpointIndex("/r/1/mp_rank_00_model_states.pt", "module",
+        List.of(new TensorRecord("model.diffusion_model.w", Dtype.BF16, List.of(2L, 3L), List.of(3L, 1L), "0", 2, 640,
+            16, List.of())), Map.of("iteration", "long 1"));
+    SourcePart torchFile = SourcePart.torchFile(index);
+    assertEquals(torchFile, roundTrip(SourcePartAvro.coder(), torchFile));
+    SourcePart recipes = SourcePart.recipes("/r/global_step3", List.of(
+        new TensorRecipe("transformer_blocks.0.w", Dtype.F32, List.of(2L, 2L),
+            List.of(new ByteRange("/r/global_step3/a.pt", 64, 8), new ByteRange("/r/global_step3/b.pt", 128, 8))),
+        new TensorRecipe("transformer_blocks.0.empty", Dtype.F32, List.of(0L), List.of())));
+    assertEquals(KeyNames.DIFFUSERS_TRANSFORMER, recipes.names());
+    assertEquals(recipes, roundTrip(SourcePartAvro.coder(), recipes));
   }
 }

@@ -25,6 +25,19 @@ final class Fixtures {
     return List.of(new Case("all-fixture-runs", List.of("--source-root", TestPaths.sat().toString(), "--iterations", "all")));
   }
 
+  /**
+   * Training outputs read as recipes (issue 15): a ZeRO-3 full fine-tune's and a ZeRO-2 LoRA run's fp32
+   * masters (dp 6: padded partitions) in one run; SAT's z3_rank_* partitions of a LoRA run.
+   */
+  static List<Case> trainingOutputs() {
+    Path training = TestPaths.testdata().resolve("training");
+    return List.of(
+        new Case("zero-fp32-masters", List.of("--source", training.resolve("deepspeed/z3-dp2-bf16-full").toString(),
+            "--source", training.resolve("deepspeed/z2-dp6-bf16-lora").toString(), "--weights", "fp32-master",
+            "--model", "cogvideox-2b")),
+        new Case("sat-z3", List.of("--source", training.resolve("sat-z3/cogvideox1.5-5b-i2v-lora-z3dp2").toString())));
+  }
+
   /** A path the build passes to the integration tests as a system property. */
   static Path buildPath(String property) {
     String value = System.getProperty(property);

@@ -153,11 +153,11 @@ class TensorAssemblerTest {
 
   private ComponentTensor loraTensor(LoraMergeCase c) throws IOException {
     Path w = file("w.bin", c.w());
-    List<ByteRange> a = new ArrayList<>();
-    List<ByteRange> b = new ArrayList<>();
+    List<List<ByteRange>> a = new ArrayList<>();
+    List<List<ByteRange>> b = new ArrayList<>();
     for (int i = 0; i < c.parts(); i++) {
-      a.add(new ByteRange(file("a" + i, c.a().get(i)).toString(), 7, c.a().get(i).length));
-      b.add(new ByteRange(file("b" + i, c.b().get(i)).toString(), 7, c.b().get(i).length));
+      a.add(List.of(new ByteRange(file("a" + i, c.a().get(i)).toString(), 7, c.a().get(i).length)));
+      b.add(List.of(new ByteRange(file("b" + i, c.b().get(i)).toString(), 7, c.b().get(i).length)));
     }
     LoraDelta delta = new LoraDelta(c.dtype(), a, b, c.rank(), c.in(), c.outPerPart(), c.alpha(), c.scale());
     ComponentTensor base = component("w", c.dtype(), List.of((long) c.parts() * c.outPerPart(), (long) c.in()), c.w());

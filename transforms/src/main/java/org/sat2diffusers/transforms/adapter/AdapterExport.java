@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.records.TensorMapping;
 import org.sat2diffusers.transforms.records.Disposition;
@@ -79,9 +80,9 @@ public final class AdapterExport {
         // A cast asked for the transformer applies to its adapter too; otherwise A and B keep their dtype.
         var dtype = t.dtype() == t.sourceDtype() ? lora.dtype() : t.dtype();
         tensors.add(new OutputTensor(Component.TRANSFORMER, a, dtype, List.of((long) lora.rank(), lora.inFeatures()),
-            lora.dtype(), lora.a(), null, matrixKeys(t, "matrix_A")));
+            lora.dtype(), flat(lora.a()), null, matrixKeys(t, "matrix_A")));
         OutputTensor bTensor = new OutputTensor(Component.TRANSFORMER, b, dtype, List.of(lora.outPerPart(),
-            (long) lora.rank()), lora.dtype(), lora.b(), null, matrixKeys(t, "matrix_B"));
+            (long) lora.rank()), lora.dtype(), flat(lora.b()), null, matrixKeys(t, "matrix_B"));
         tensors.add(foldScale ? bTensor.scaled(lora.scale()) : bTensor);
         adapterNamesByWeight.put(t.name(), List.of(a, b));
         kept.add(mode.merges() ? t : t.withoutLora());
@@ -99,6 +100,11 @@ public final class AdapterExport {
   }
 
   /** The adapter module of a LoRA weight: its name without {@code .weight}; only one-part transformer updates qualify. */
+  /** A matrix's parts concatenated: the adapter file holds each module's A (B) as one tensor. */
+  private static List<ByteRange> flat(List<List<ByteRange>> parts) {
+    return parts.stream().flatMap(List::stream).toList();
+  }
+
   private static String module(Component c, OutputTensor t) {
     if (c != Component.TRANSFORMER || !t.name().endsWith(".weight")) {
       throw new IllegalArgumentException(c.folder() + " tensor '" + t.name() + "' carries a LoRA update, but only"

@@ -152,7 +152,7 @@ public final class DiffusersLoraMerge {
     }
     int rank = Math.toIntExact(a.shape().get(0));
     double scale = strength.scale(module, rank, lora.path());
-    return new LoraDelta(a.dtype(), List.of(a.range(lora.path())), List.of(b.range(lora.path())), rank,
+    return new LoraDelta(a.dtype(), List.of(List.of(a.range(lora.path()))), List.of(List.of(b.range(lora.path()))), rank,
         w.shape().get(1), w.shape().get(0), scale * rank, (float) scale);
   }
 

@@ -11,8 +11,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.json.PythonJson;
-import org.sat2diffusers.io.torch.CheckpointIndex;
-import org.sat2diffusers.io.torch.TensorRecord;
 import org.sat2diffusers.transforms.config.BasePipeline;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.PeftLoraConfig;
@@ -31,6 +29,7 @@ import org.sat2diffusers.transforms.parallel.RankedSources;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.records.TensorMapping;
 import org.sat2diffusers.transforms.records.OutputTensor;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.transforms.records.SourceTensor;
 import org.sat2diffusers.transforms.shard.PlannedShard;
 import org.sat2diffusers.transforms.shard.ShardPlanner;
@@ -69,24 +68,25 @@ public final class CheckpointPlanner {
 
   /**
    * @param source the path the user named, for messages and the report
-   * @param files the indexed files, transformer first
+   * @param parts the checkpoint's parts, transformer first: torch files (model-parallel ranks are
+   *     merged) and tensors read as recipes ({@link SourcePart})
    * @param runModelConfig the run's {@code model_config.json}, if it has one: its {@code variant} names
    *     the family when neither --model nor --sat-config does
    */
   public static CheckpointPlan plan(
-      String source, List<CheckpointIndex> files, ConversionSettings settings, Optional<String> runModelConfig) {
-    return plan(source, files, settings, runModelConfig, null);
+      String source, List<SourcePart> parts, ConversionSettings settings, Optional<String> runModelConfig) {
+    return plan(source, parts, settings, runModelConfig, null);
   }
 
   /**
    * As {@link #plan(String, List, ConversionSettings, Optional)}, recording {@code provenance} (when not
    * null) in every safetensors header and in the report.
    */
-  public static CheckpointPlan plan(String source, List<CheckpointIndex> files, ConversionSettings settings,
+  public static CheckpointPlan plan(String source, List<SourcePart> parts, ConversionSettings settings,
       Optional<String> runModelConfig, Provenance provenance) {
     List<String> warnings = new ArrayList<>();
     Resolved resolved = resolveSettings(settings, runModelConfig, warnings);
-    RankedSources ranks = mergeRanks(source, files);
+    RankedSources ranks = mergeRanks(source, parts);
     TensorMapping mapping = routeAndMap(source, ranks.tensors(), resolved.loraAlpha(), settings);
     Detection detection = detectModel(source, mapping, resolved);
     mapping = dropSincosTable(mapping, detection.family());
@@ -99,7 +99,7 @@ public final class CheckpointPlanner {
     PipelineFiles pipelineFiles = pipelineFiles(source, mapping, configured.configs(), shards, detection.family(),
         resolved.sat(), settings);
 
-    Map<String, Object> report = ConversionReport.planned(source, files, settings, resolved.loraAlpha(), detection,
+    Map<String, Object> report = ConversionReport.planned(source, parts, settings, resolved.loraAlpha(), detection,
         warnings, mapping, shards, pipelineFiles.fromBase());
     adapter.ifPresent(a -> report.put("lora_adapter", ConversionReport.adapter(a, settings)));
     Map<String, String> metadata = Map.of();
@@ -125,19 +125,30 @@ public final class CheckpointPlanner {
     return new Resolved(sat, alpha, requested, runVariant);
   }
 
-  /** The files' tensors with model-parallel ranks merged, and the replicated tensors to check equal. */
-  private static RankedSources mergeRanks(String source, List<CheckpointIndex> files) {
-    List<SourceTensor> tensors = new ArrayList<>();
-    for (CheckpointIndex f : files) {
-      for (TensorRecord t : f.tensors()) {
-        tensors.add(new SourceTensor(f.path(), t));
-      }
-    }
+  /**
+   * The parts' tensors in part order, the torch files' model-parallel ranks merged (where the first
+   * torch file was), with the replicated tensors to check equal. Recipes are already whole tensors.
+   */
+  private static RankedSources mergeRanks(String source, List<SourcePart> parts) {
+    List<SourceTensor> torchTensors = new ArrayList<>();
+    parts.stream().filter(SourcePart::isTorchFile).forEach(p -> torchTensors.addAll(p.sourceTensors()));
+    RankedSources merged;
     try {
-      return RankMerger.merge(tensors);
+      merged = RankMerger.merge(torchTensors);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
+    List<SourceTensor> tensors = new ArrayList<>();
+    boolean torchPlaced = false;
+    for (SourcePart part : parts) {
+      if (!part.isTorchFile()) {
+        tensors.addAll(part.sourceTensors());
+      } else if (!torchPlaced) {
+        tensors.addAll(merged.tensors());
+        torchPlaced = true;
+      }
+    }
+    return new RankedSources(tensors, merged.replicated(), merged.ranks());
   }
 
   /** Every key routed to its component and mapped by its rules, LoRA folded in, dtypes chosen. */
@@ -145,7 +156,8 @@ public final class CheckpointPlanner {
       String source, List<SourceTensor> tensors, double loraAlpha, ConversionSettings settings) {
     TensorMapping mapping;
     try {
-      mapping = TensorMapper.map(tensors, loraAlpha, dtypes(settings));
+      // a PEFT LoRA's alpha is --lora-alpha only: SAT's default and a SAT config's lora_alpha are SAT's
+      mapping = TensorMapper.map(tensors, loraAlpha, settings.loraAlpha(), dtypes(settings));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }

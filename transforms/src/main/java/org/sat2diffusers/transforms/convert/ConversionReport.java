@@ -13,6 +13,7 @@ import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.transforms.adapter.AdapterExport;
 import org.sat2diffusers.transforms.adapter.LoraMode;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.transforms.records.LoraGroup;
 import org.sat2diffusers.transforms.model.Detection;
 import org.sat2diffusers.transforms.records.Component;
@@ -46,7 +47,7 @@ public final class ConversionReport {
   /** The planned report as a value (sections may be added to it); {@link #json} serializes it. */
   static Map<String, Object> planned(
       String source,
-      List<CheckpointIndex> files,
+      List<SourcePart> parts,
       ConversionSettings settings,
       double loraAlpha,
       Detection detection,
@@ -57,9 +58,15 @@ public final class ConversionReport {
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("source", source);
     List<Object> sourceFiles = new ArrayList<>();
-    for (CheckpointIndex f : files) {
-      sourceFiles.add(map("path", f.path(), "wrapper", f.wrapperKey() == null ? "" : f.wrapperKey(),
-          "tensors", f.tensors().size()));
+    for (SourcePart part : parts) {
+      if (part.isTorchFile()) {
+        CheckpointIndex f = part.torchFile();
+        sourceFiles.add(map("path", f.path(), "wrapper", f.wrapperKey() == null ? "" : f.wrapperKey(),
+            "tensors", f.tensors().size()));
+      } else {
+        sourceFiles.add(map("path", part.path(), "assembled_from", part.files(), "key_names",
+            part.names().name().toLowerCase(), "tensors", part.tensorCount()));
+      }
     }
     report.put("source_files", sourceFiles);
     report.put("model", map("family", detection.family().cliName(), "reason", detection.reason()));

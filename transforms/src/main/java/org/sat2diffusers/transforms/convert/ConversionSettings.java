@@ -27,6 +27,7 @@ import org.sat2diffusers.transforms.records.Component;
  * @param checkFinite count NaN and infinite values of every written tensor into the report
  * @param failOnNonfinite commit nothing when a written tensor holds NaN or infinity (implies checkFinite)
  * @param digest the checksum the report keeps of each written header and tensor (default CRC-32C)
+ * @param weights which weights of a DeepSpeed ZeRO checkpoint to convert (default the module's)
  */
 public record ConversionSettings(
     Double loraAlpha,
@@ -42,7 +43,8 @@ public record ConversionSettings(
     boolean loraFoldScale,
     boolean checkFinite,
     boolean failOnNonfinite,
-    Digest digest)
+    Digest digest,
+    Weights weights)
     implements Serializable {
   public ConversionSettings {
     components = List.copyOf(components);
@@ -50,6 +52,7 @@ public record ConversionSettings(
     loraMode = loraMode == null ? LoraMode.MERGE : loraMode;
     checkFinite = checkFinite || failOnNonfinite;
     digest = digest == null ? Digest.CRC32C : digest;
+    weights = weights == null ? Weights.MODULE : weights;
   }
 
   /**
@@ -60,7 +63,7 @@ public record ConversionSettings(
       Double loraAlpha, Dtype dtype, Dtype vaeDtype, long maxShardBytes, String model, String satConfigYaml,
       List<Component> components) {
     this(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, UnknownKeys.FAIL, null,
-        LoraMode.MERGE, false, false, false, Digest.CRC32C);
+        LoraMode.MERGE, false, false, false, Digest.CRC32C, Weights.MODULE);
   }
 
   public static ConversionSettings defaults() {
@@ -69,24 +72,30 @@ public record ConversionSettings(
 
   public ConversionSettings withUnknownKeys(UnknownKeys policy) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components, policy,
-        basePipeline, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
+        basePipeline, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest, weights);
   }
 
   public ConversionSettings withBasePipeline(BasePipeline base) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-        unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
+        unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest, weights);
   }
 
   /** These settings with another LoRA mode and fold choice. */
   public ConversionSettings withLoraExport(LoraMode mode, boolean foldScale) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-        unknownKeys, basePipeline, mode, foldScale, checkFinite, failOnNonfinite, digest);
+        unknownKeys, basePipeline, mode, foldScale, checkFinite, failOnNonfinite, digest, weights);
   }
 
   /** These settings with other checks of the written tensors and another digest. */
   public ConversionSettings withOutputChecks(boolean checkNonFinite, boolean failOnNonFinite, Digest newDigest) {
     return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
-        unknownKeys, basePipeline, loraMode, loraFoldScale, checkNonFinite, failOnNonFinite, newDigest);
+        unknownKeys, basePipeline, loraMode, loraFoldScale, checkNonFinite, failOnNonFinite, newDigest, weights);
+  }
+
+  /** These settings converting the other weights of a ZeRO checkpoint. */
+  public ConversionSettings withWeights(Weights choice) {
+    return new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
+        unknownKeys, basePipeline, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest, choice);
   }
 
   /** Whether this job writes the component (all are written when none was named). */

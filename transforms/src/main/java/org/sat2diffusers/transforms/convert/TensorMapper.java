@@ -15,6 +15,7 @@ import org.sat2diffusers.transforms.lora.LoraGrouper;
 import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.records.ComponentTensor;
 import org.sat2diffusers.transforms.records.Disposition;
+import org.sat2diffusers.transforms.records.KeyNames;
 import org.sat2diffusers.transforms.records.LoraGroup;
 import org.sat2diffusers.transforms.records.OutputTensor;
 import org.sat2diffusers.transforms.records.SourceTensor;
@@ -23,6 +24,7 @@ import org.sat2diffusers.transforms.records.Disposition.Fate;
 import org.sat2diffusers.transforms.route.ComponentRouter;
 import org.sat2diffusers.transforms.route.RoutedTensor;
 import org.sat2diffusers.transforms.rules.ComponentRules;
+import org.sat2diffusers.transforms.rules.DiffusersNameRules;
 import org.sat2diffusers.transforms.rules.RuleOutcome;
 import org.sat2diffusers.transforms.rules.TextEncoderRules;
 import org.sat2diffusers.transforms.rules.TransformerRules;
@@ -42,6 +44,15 @@ public final class TensorMapper {
    * @param dtypes per component, the dtype floating-point tensors are cast to; absent means keep
    */
   public static TensorMapping map(List<SourceTensor> sources, double loraAlpha, Map<Component, Dtype> dtypes) {
+    return map(sources, loraAlpha, null, dtypes);
+  }
+
+  /**
+   * As {@link #map(List, double, Map)}, PEFT LoRA modules of Diffusers-named sources merged with
+   * {@code peftAlpha} (null: alpha = r, the scale 1 Diffusers loads a PEFT file without alpha at).
+   */
+  public static TensorMapping map(
+      List<SourceTensor> sources, double loraAlpha, Double peftAlpha, Map<Component, Dtype> dtypes) {
     if (!(loraAlpha > 0) || Double.isInfinite(loraAlpha)) {
       throw new IllegalArgumentException("lora alpha must be a positive number, got " + loraAlpha);
     }
@@ -49,6 +60,7 @@ public final class TensorMapper {
     Set<String> seen = new HashSet<>();
     List<String> unrouted = new ArrayList<>();
     Map<Component, Map<String, SourceTensor>> byComponent = new EnumMap<>(Component.class);
+    Map<Component, SourceTensor> namedBy = new EnumMap<>(Component.class); // a component's keys are in one naming
     for (RoutedTensor r : ComponentRouter.route(sources)) {
       String key = r.source().key();
       if (!seen.add(key)) {
@@ -58,6 +70,12 @@ public final class TensorMapper {
         unrouted.add(key);
         dispositions.put(key, new Disposition(key, Fate.DROPPED, null, List.of(), r.dropReason()));
         continue;
+      }
+      SourceTensor first = namedBy.putIfAbsent(r.component(), r.source());
+      if (first != null && first.names() != r.source().names()) {
+        throw new IllegalArgumentException(r.component().folder() + " tensors come both under " + first.names()
+            + " names ('" + first.key() + "' in " + first.file() + ") and under " + r.source().names() + " names ('"
+            + key + "' in " + r.source().file() + ")");
       }
       SourceTensor previous = byComponent.computeIfAbsent(r.component(), c -> new LinkedHashMap<>())
           .putIfAbsent(r.localKey(), r.source());
@@ -70,9 +88,11 @@ public final class TensorMapper {
     Map<Component, List<OutputTensor>> outputs = new EnumMap<>(Component.class);
     List<LoraGroup> loraGroups = new ArrayList<>();
     byComponent.forEach((component, keyed) -> {
-      LoraGrouper.Result grouped = LoraGrouper.group(keyed, loraAlpha);
+      LoraGrouper.Result grouped = namedBy.get(component).names() == KeyNames.DIFFUSERS_TRANSFORMER
+          ? LoraGrouper.groupPeft(keyed, peftAlpha) : LoraGrouper.group(keyed, loraAlpha);
       loraGroups.addAll(grouped.groups());
-      List<OutputTensor> list = outputs(component, rules(component).apply(grouped.tensors()), dtypes.get(component), dispositions);
+      ComponentRules rules = rules(component, namedBy.get(component).names());
+      List<OutputTensor> list = outputs(component, rules.apply(grouped.tensors()), dtypes.get(component), dispositions);
       if (!list.isEmpty()) {
         outputs.put(component, list);
       }
@@ -81,7 +101,10 @@ public final class TensorMapper {
     return new TensorMapping(outputs, ordered, loraGroups, unrouted);
   }
 
-  private static ComponentRules rules(Component component) {
+  private static ComponentRules rules(Component component, KeyNames names) {
+    if (names == KeyNames.DIFFUSERS_TRANSFORMER) {
+      return new DiffusersNameRules();
+    }
     return switch (component) {
       case TRANSFORMER -> new TransformerRules();
       case VAE -> new VaeRules();

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.sat2diffusers.io.dtype.Dtype;
@@ -24,6 +25,10 @@ public final class LoraGrouper {
   private static final Pattern LORA_KEY =
       Pattern.compile("^(.+)\\.(original\\.weight|original\\.bias|matrix_A\\.(\\d+)|matrix_B\\.(\\d+))$");
 
+  /** PEFT's names: the frozen layer, and each adapter's matrices. */
+  private static final Pattern PEFT_KEY =
+      Pattern.compile("^(.+)\\.(?:base_layer\\.(weight|bias)|lora_([AB])\\.([^.]+)\\.weight)$");
+
   /** The tensors with LoRA modules folded (a merged weight sits where its original weight was), and the groups found. */
   public record Result(List<ComponentTensor> tensors, List<LoraGroup> groups) {}
 
@@ -34,6 +39,42 @@ public final class LoraGrouper {
    * @param alpha the job's lora alpha (SAT's default is 1)
    */
   public static Result group(Map<String, SourceTensor> keyed, double alpha) {
+    return group(keyed, rank -> alpha);
+  }
+
+  /**
+   * Folds PEFT LoRA modules, as a Diffusers-based trainer's LoRA-injected transformer holds them, the
+   * same way: {@code M.base_layer.weight} with {@code M.lora_A.<adapter>.weight} ([r, in]) and {@code
+   * M.lora_B.<adapter>.weight} ([out, r]) becomes {@code M.weight} carrying {@code B @ A * alpha / r},
+   * {@code M.base_layer.bias} becomes {@code M.bias}. One adapter in all.
+   *
+   * @param alpha --lora-alpha, or null for alpha = r (scale 1): PEFT's weight files keep no alpha, and
+   *     Diffusers loads such a file at scale 1
+   */
+  public static Result groupPeft(Map<String, SourceTensor> keyed, Double alpha) {
+    Map<String, SourceTensor> asLora2 = new LinkedHashMap<>();
+    String adapter = null;
+    for (Map.Entry<String, SourceTensor> e : keyed.entrySet()) {
+      Matcher m = PEFT_KEY.matcher(e.getKey());
+      String key = e.getKey();
+      if (m.matches()) {
+        if (m.group(2) != null) {
+          key = m.group(1) + ".original." + m.group(2);
+        } else {
+          if (adapter != null && !adapter.equals(m.group(4))) {
+            throw new IllegalArgumentException(e.getValue().file() + ": LoRA adapters '" + adapter + "' and '"
+                + m.group(4) + "' (" + e.getKey() + "): merge one adapter at a time");
+          }
+          adapter = m.group(4);
+          key = m.group(1) + ".matrix_" + m.group(3) + ".0";
+        }
+      }
+      asLora2.put(key, e.getValue());
+    }
+    return group(asLora2, alpha == null ? rank -> rank : rank -> alpha);
+  }
+
+  private static Result group(Map<String, SourceTensor> keyed, IntToDoubleFunction alphaOfRank) {
     Map<String, Module> modules = new LinkedHashMap<>();
     for (Map.Entry<String, SourceTensor> e : keyed.entrySet()) {
       Matcher m = LORA_KEY.matcher(e.getKey());
@@ -51,10 +92,10 @@ public final class LoraGrouper {
       }
       Module module = modules.get(m.group(1));
       if (m.group(2).equals("original.weight")) {
-        ComponentTensor merged = module.merged(alpha);
+        ComponentTensor merged = module.merged(alphaOfRank);
         out.add(merged);
         groups.add(new LoraGroup(
-            module.fullName, merged.lora().rank(), alpha, merged.lora().scale(), merged.lora().parts(),
+            module.fullName, merged.lora().rank(), merged.lora().alpha(), merged.lora().scale(), merged.lora().parts(),
             module.sourceKeys()));
       } else if (m.group(2).equals("original.bias")) {
         module.requireWeight();
@@ -80,7 +121,9 @@ public final class LoraGrouper {
     }
 
     void add(Matcher m, SourceTensor t) {
-      fullName = t.key().substring(0, t.key().length() - m.group(2).length() - 1);
+      String suffix = "." + m.group(2);
+      // the module's source name: SAT keys end in the lora2 suffix; PEFT keys, renamed, go by the module's
+      fullName = t.key().endsWith(suffix) ? t.key().substring(0, t.key().length() - suffix.length()) : name;
       switch (m.group(2).substring(0, m.group(2).indexOf('.'))) {
         case "original" -> {
           if (m.group(2).endsWith("weight")) {
@@ -111,7 +154,7 @@ public final class LoraGrouper {
       }
     }
 
-    ComponentTensor merged(double alpha) {
+    ComponentTensor merged(IntToDoubleFunction alphaOfRank) {
       List<Long> w = weight.tensor().shape();
       if (w.size() != 2) {
         throw error("original.weight has shape " + w + ", expected [out, in]");
@@ -127,18 +170,19 @@ public final class LoraGrouper {
       }
       long rank = a.get(0).tensor().shape().size() == 2 ? a.get(0).tensor().shape().get(0) : -1;
       Dtype dtype = a.get(0).tensor().dtype();
-      List<ByteRange> aRanges = new ArrayList<>();
-      List<ByteRange> bRanges = new ArrayList<>();
+      List<List<ByteRange>> aRanges = new ArrayList<>();
+      List<List<ByteRange>> bRanges = new ArrayList<>();
       for (int i = 0; i < parts; i++) {
         check(a.get(i), List.of(rank, in), dtype);
         check(b.get(i), List.of(out / parts, rank), dtype);
-        aRanges.add(a.get(i).byteRange());
-        bRanges.add(b.get(i).byteRange());
+        aRanges.add(a.get(i).byteRanges());
+        bRanges.add(b.get(i).byteRanges());
       }
       if (rank <= 0 || !DtypeConversions.isCastable(dtype) || !DtypeConversions.isCastable(weight.tensor().dtype())) {
         throw error("LoRA needs rank > 0 and F32/F16/BF16 tensors, found rank " + rank + ", A/B " + dtype
             + ", weight " + weight.tensor().dtype());
       }
+      double alpha = alphaOfRank.applyAsDouble((int) rank);
       float scale = (float) (alpha / rank);
       LoraDelta delta = new LoraDelta(dtype, aRanges, bRanges, (int) rank, in, out / parts, alpha, scale);
       List<String> keys = new ArrayList<>(List.of(weight.key()));

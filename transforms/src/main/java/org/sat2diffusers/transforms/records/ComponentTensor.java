@@ -109,18 +109,7 @@ public record ComponentTensor(
 
   /** The byte interval {@code [start, start + length)} of the concatenated sources, as ranges. */
   private List<ByteRange> slice(long start, long length) {
-    List<ByteRange> out = new ArrayList<>();
-    long pos = 0;
-    long end = start + length;
-    for (ByteRange r : sources) {
-      long from = Math.max(start, pos);
-      long to = Math.min(end, pos + r.length());
-      if (from < to) {
-        out.add(new ByteRange(r.file(), r.offset() + (from - pos), to - from));
-      }
-      pos += r.length();
-    }
-    return out;
+    return ByteRange.slice(sources, start, length);
   }
 
   /**
@@ -142,9 +131,8 @@ public record ComponentTensor(
           "rows " + first + ".." + (first + count) + " of '" + sourceKeys.get(0)
               + "' straddle LoRA parts of " + per + " rows");
     }
-    ByteRange b = lora.b().get(part);
     long bRow = (long) lora.rank() * lora.dtype().size();
-    ByteRange bRows = new ByteRange(b.file(), b.offset() + (first - part * per) * bRow, count * bRow);
+    List<ByteRange> bRows = ByteRange.slice(lora.b().get(part), (first - part * per) * bRow, count * bRow);
     return new LoraDelta(
         lora.dtype(), List.of(lora.a().get(part)), List.of(bRows), lora.rank(), lora.inFeatures(), count,
         lora.alpha(), lora.scale());

@@ -11,22 +11,29 @@ import org.sat2diffusers.io.torch.TensorRecord;
  * @param file the file holding it (for a tensor merged from model-parallel ranks: rank 0's file)
  * @param tensor its record (for a merged tensor: the merged key, dtype and shape, laid out contiguously)
  * @param mergedRanges for a tensor merged from model-parallel ranks, the byte ranges whose concatenation
- *     is the merged tensor; null for a tensor read as it lies in {@code file}
+ *     is the merged tensor (for a tensor a reader assembled from several places, its recipe's ranges);
+ *     null for a tensor read as it lies in {@code file}
+ * @param names what its key is: a SAT key (routed by prefix) or a Diffusers transformer name
  */
-public record SourceTensor(String file, TensorRecord tensor, List<ByteRange> mergedRanges) {
+public record SourceTensor(String file, TensorRecord tensor, List<ByteRange> mergedRanges, KeyNames names) {
   public SourceTensor {
     mergedRanges = mergedRanges == null ? null : List.copyOf(mergedRanges);
+    names = names == null ? KeyNames.SAT : names;
+  }
+
+  public SourceTensor(String file, TensorRecord tensor, List<ByteRange> mergedRanges) {
+    this(file, tensor, mergedRanges, KeyNames.SAT);
   }
 
   public SourceTensor(String file, TensorRecord tensor) {
-    this(file, tensor, null);
+    this(file, tensor, null, KeyNames.SAT);
   }
 
   public String key() {
     return tensor.key();
   }
 
-  /** Whether this tensor is assembled from the slices of several model-parallel ranks. */
+  /** Whether this tensor is assembled from several ranges (model-parallel slices, a reader's recipe). */
   public boolean merged() {
     return mergedRanges != null;
   }
@@ -43,7 +50,7 @@ public record SourceTensor(String file, TensorRecord tensor, List<ByteRange> mer
   public ByteRange byteRange() {
     if (merged()) {
       throw new IllegalArgumentException(
-          file + ": tensor '" + key() + "' is merged from model-parallel ranks; it is no single byte range");
+          file + ": tensor '" + key() + "' is assembled from several ranges; it is no single byte range");
     }
     if (!tensor.contiguous()) {
       throw new IllegalArgumentException(

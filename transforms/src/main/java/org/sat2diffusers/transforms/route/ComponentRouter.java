@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.KeyNames;
 import org.sat2diffusers.transforms.records.SourceTensor;
 
 /**
@@ -27,11 +28,16 @@ public final class ComponentRouter {
 
   private ComponentRouter() {}
 
-  /** Routes every tensor, keeping input order. A file whose keys all sit under encoder./decoder./loss. is a bare VAE. */
+  /**
+   * Routes every tensor, keeping input order. A file whose SAT keys all sit under encoder./decoder./loss.
+   * is a bare VAE; Diffusers transformer names are the transformer's, as they are.
+   */
   public static List<RoutedTensor> route(List<SourceTensor> tensors) {
     Map<String, Boolean> bareVae = new LinkedHashMap<>();
     for (SourceTensor t : tensors) {
-      bareVae.merge(t.file(), isBareVaeKey(t.key()), Boolean::logicalAnd);
+      if (t.names() == KeyNames.SAT) {
+        bareVae.merge(t.file(), isBareVaeKey(t.key()), Boolean::logicalAnd);
+      }
     }
     List<RoutedTensor> out = new ArrayList<>(tensors.size());
     for (SourceTensor t : tensors) {
@@ -40,7 +46,10 @@ public final class ComponentRouter {
     return out;
   }
 
-  private static RoutedTensor route(SourceTensor t, boolean inBareVaeFile) {
+  private static RoutedTensor route(SourceTensor t, Boolean inBareVaeFile) {
+    if (t.names() == KeyNames.DIFFUSERS_TRANSFORMER) {
+      return new RoutedTensor(t, Component.TRANSFORMER, t.key(), null);
+    }
     if (inBareVaeFile) {
       return new RoutedTensor(t, Component.VAE, t.key(), null);
     }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
@@ -81,7 +82,7 @@ public record FixtureCase(String expected, List<String> files, ConversionSetting
 
   /** What the conversion's planner makes of every key, as a real conversion plans it. */
   public TensorMapping mapping() {
-    return CheckpointPlanner.plan(expected, indexes(), settings, Optional.empty()).mapping();
+    return CheckpointPlanner.plan(expected, SourcePart.torchFiles(indexes()), settings, Optional.empty()).mapping();
   }
 
   @Override

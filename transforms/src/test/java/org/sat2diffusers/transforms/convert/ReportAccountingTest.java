@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
@@ -60,7 +61,7 @@ class ReportAccountingTest {
         sourceBytes.put(t.key(), t.byteLength());
       }
     }
-    CheckpointPlan plan = CheckpointPlanner.plan("fixture", sources, settings, Optional.empty());
+    CheckpointPlan plan = CheckpointPlanner.plan("fixture", SourcePart.torchFiles(sources), settings, Optional.empty());
     Map<String, Object> report = (Map<String, Object>) PythonJson.parse(PythonJson.dumps(plan.report(), false));
 
     Map<String, Long> bytesIn = new TreeMap<>();

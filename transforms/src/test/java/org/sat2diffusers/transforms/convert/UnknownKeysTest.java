@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.sat2diffusers.transforms.records.SourcePart;
 import org.sat2diffusers.io.dtype.Dtype;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
@@ -87,6 +88,6 @@ class UnknownKeysTest {
     for (String key : extraKeys) {
       tensors.add(TestTensors.record(key, Dtype.F32, 64, List.of(), List.of(4L)));
     }
-    return CheckpointPlanner.plan("ckpt.pt", List.of(new CheckpointIndex(pt, "module", tensors, Map.of())), settings, Optional.empty());
+    return CheckpointPlanner.plan("ckpt.pt", SourcePart.torchFiles(List.of(new CheckpointIndex(pt, "module", tensors, Map.of()))), settings, Optional.empty());
   }
 }

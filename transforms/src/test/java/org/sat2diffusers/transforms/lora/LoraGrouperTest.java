@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.sat2diffusers.transforms.records.TestTensors.source;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +26,8 @@ class LoraGrouperTest {
     ComponentTensor merged = result.tensors().get(1);
     assertEquals(2, merged.lora().rank());
     assertEquals(0.5f, merged.lora().scale());
-    assertEquals(List.of(keyed.get(M + ".matrix_A.0").byteRange(), keyed.get(M + ".matrix_A.1").byteRange(),
-        keyed.get(M + ".matrix_A.2").byteRange()), merged.lora().a());
+    assertEquals(List.of(List.of(keyed.get(M + ".matrix_A.0").byteRange()), List.of(keyed.get(M + ".matrix_A.1").byteRange()),
+        List.of(keyed.get(M + ".matrix_A.2").byteRange())), merged.lora().a());
     LoraGroup group = result.groups().get(0);
     assertEquals("model.diffusion_model." + M, group.module());
     assertEquals(3, group.parts());
@@ -52,6 +53,31 @@ class LoraGrouperTest {
     Map<String, SourceTensor> keyed = module(1, 2, 4, 6);
     keyed.remove(M + ".original.weight");
     assertError(keyed, "no original.weight");
+  }
+
+  @Test
+  void foldsAPeftModuleWithScaleOneUnlessAnAlphaIsGiven() {
+    String q = "transformer_blocks.0.attn1.to_q";
+    Map<String, SourceTensor> keyed = new LinkedHashMap<>();
+    for (String[] key : new String[][] {{q + ".base_layer.weight", "6", "4"}, {q + ".base_layer.bias", "6"},
+        {q + ".lora_A.default.weight", "2", "4"}, {q + ".lora_B.default.weight", "6", "2"}, {"norm_out.linear.bias", "8"}}) {
+      long[] shape = Arrays.stream(key).skip(1).mapToLong(Long::parseLong).toArray();
+      keyed.put(key[0], source("model.pt", key[0], Dtype.F32, shape));
+    }
+    LoraGrouper.Result atScaleOne = LoraGrouper.groupPeft(keyed, null);
+    assertEquals(List.of(q + ".weight", q + ".bias", "norm_out.linear.bias"),
+        atScaleOne.tensors().stream().map(ComponentTensor::key).toList());
+    ComponentTensor merged = atScaleOne.tensors().get(0);
+    assertEquals(1.0f, merged.lora().scale());
+    assertEquals(List.of(List.of(keyed.get(q + ".lora_A.default.weight").byteRange())), merged.lora().a());
+    assertEquals(List.of(q + ".base_layer.weight", q + ".lora_A.default.weight", q + ".lora_B.default.weight"),
+        merged.sourceKeys());
+    assertEquals(q, atScaleOne.groups().get(0).module());
+    assertEquals(4.0f, LoraGrouper.groupPeft(keyed, 8.0).tensors().get(0).lora().scale());
+
+    keyed.put(q + ".lora_A.other.weight", source("model.pt", q + ".lora_A.other.weight", Dtype.F32, 2, 4));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraGrouper.groupPeft(keyed, null));
+    assertTrue(e.getMessage().contains("'default' and 'other'"), e.getMessage());
   }
 
   private static void assertError(Map<String, SourceTensor> keyed, String detail) {
