@@ -96,7 +96,7 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
     } else if (lora != null) {
       layout = Layout.LORA_ONLY;
     } else {
-      throw new IOException(dir + ": not a trainer checkpoint: none of 'latest' (DeepSpeed), " + SAFETENSORS_FILE + ", "
+      throw new TrainerCheckpointException(dir + ": not a trainer checkpoint: none of 'latest' (DeepSpeed), " + SAFETENSORS_FILE + ", "
           + BIN_FILE + ", .metadata (torch.distributed.checkpoint) or " + LORA_FILE);
     }
     return new TrainerCheckpoint(dir, step, layout, lora);
@@ -159,13 +159,18 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
       case PYTORCH_BIN -> torchFile(folder + "/" + BIN_FILE, opener);
       case DCP -> DcpCheckpoint.open(folder, opener).recipes(DCP_MODEL_PREFIX).stream()
           .map(r -> r.named(r.key().substring(DCP_MODEL_PREFIX.length()))).toList();
-      case DEEPSPEED -> throw new IOException(folder + ": a DeepSpeed checkpoint is read as the ZeRO save in the"
+      case DEEPSPEED -> throw new TrainerCheckpointException(folder + ": a DeepSpeed checkpoint is read as the ZeRO save in the"
           + " folder its 'latest' names, not file by file");
-      case LORA_ONLY -> throw new IOException(folder + ": holds no model weights, only the LoRA file " + loraFile);
+      case LORA_ONLY -> throw new TrainerCheckpointException(folder + ": holds no model weights, only the LoRA file " + loraFile);
     };
     if (saved.isEmpty()) {
-      throw new IOException(folder + ": no model tensors in " + String.join(", ", files())
+      throw new TrainerCheckpointException(folder + ": no model tensors in " + String.join(", ", files())
           + (layout == Layout.DCP ? " (expected keys under '" + DCP_MODEL_PREFIX + "', as CogKit saves them)" : ""));
+    }
+    if (saved.stream().allMatch(r -> r.key().contains(".lora_A.") || r.key().contains(".lora_B."))) {
+      throw new TrainerCheckpointException(folder + ": holds LoRA weights only (" + saved.size() + " tensors such as '"
+          + saved.get(0).key() + "': CogKit saves get_peft_model_state_dict for a LoRA run), no transformer weights;"
+          + " converting a LoRA alone is not supported");
     }
     if (saved.stream().allMatch(r -> r.key().startsWith(DDP_PREFIX))) {
       return saved.stream().map(r -> r.named(r.key().substring(DDP_PREFIX.length()))).toList();

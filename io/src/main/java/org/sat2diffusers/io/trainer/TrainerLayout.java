@@ -94,13 +94,18 @@ public final class TrainerLayout {
     String iteration = lastSegment(checkpoint.folder());
     switch (checkpoint.layout()) {
       case DEEPSPEED: {
+        if (checkpoint.loraFile() != null) {
+          throw new TrainerCheckpointException(checkpoint.folder() + ": a LoRA run's checkpoint (" + checkpoint.loraFile()
+              + " beside a DeepSpeed save whose module is PEFT-injected: base_layer, lora_A/lora_B weights): merging a"
+              + " PEFT LoRA is not supported; the LoRA file already is a Diffusers LoRA (pipe.load_lora_weights)");
+        }
         SatCheckpoint zero = SatLayout.resolve(deepSpeedFolder(checkpoint.folder()));
         return new SatCheckpoint(source, iteration, zero.files(), zero.recipeFolders());
       }
       case LORA_ONLY:
-        throw new IOException(checkpoint.folder() + ": holds only the PEFT LoRA file " + checkpoint.loraFile()
+        throw new TrainerCheckpointException(checkpoint.folder() + ": holds only the PEFT LoRA file " + checkpoint.loraFile()
             + " (a LoRA run without DeepSpeed, or CogKit's low-VRAM save), no transformer weights: it already is a"
-            + " Diffusers LoRA file (pipe.load_lora_weights), not a checkpoint to convert");
+            + " Diffusers LoRA file (pipe.load_lora_weights); converting a LoRA alone is not supported");
       default:
         return new SatCheckpoint(source, iteration, checkpoint.files(),
             List.of(new RecipeFolder(RecipeFolder.Kind.TRAINER, checkpoint.folder())));
@@ -115,7 +120,7 @@ public final class TrainerLayout {
     String latest = folder + "/latest";
     String tag = StorageFiles.readString(latest, 1024).trim();
     if (tag.isEmpty() || tag.contains("/") || tag.equals("..") || tag.equals(".")) {
-      throw new IOException(latest + ": should name the DeepSpeed tag folder beside it, but holds '" + tag + "'");
+      throw new TrainerCheckpointException(latest + ": should name the DeepSpeed tag folder beside it, but holds '" + tag + "'");
     }
     return folder + "/" + tag;
   }
