@@ -38,6 +38,9 @@ class TrainerCheckpointConversionTest {
   void deepSpeedStepConvertsToItsSixteenBitModule() throws IOException {
     Path out = convert(TRAINING.resolve("trainer/cogvideox-t2v-sft-zero2/checkpoint-2"));
     assertMatches(out, EXPECTED.resolve("trainer/cogvideox-t2v-sft-zero2/checkpoint-2.module.json"), "");
+    JsonNode config = TestData.json(out.resolve("transformer/config.json"));
+    assertEquals("CogVideoXTransformer3DModel", config.path("_class_name").asText(), config.toString());
+    assertEquals(2, config.path("num_layers").asInt(), config.toString());
     CliRun.run("verify", out).assertSucceeded();
   }
 
