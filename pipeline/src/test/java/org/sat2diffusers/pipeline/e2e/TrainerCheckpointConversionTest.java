@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,6 +68,21 @@ class TrainerCheckpointConversionTest {
     Path out = convert(TRAINING.resolve("dcp/cogkit-t2v-sft/checkpoint-3"));
     assertMatches(out, EXPECTED.resolve("dcp/cogkit-t2v-sft/checkpoint-3.json"), "app.model.");
     CliRun.run("verify", out).assertSucceeded();
+  }
+
+  @Test
+  void theMarkerCoversEveryFileOfADcpCheckpoint() throws IOException {
+    Path checkpoint = TestPaths.copyTree(TRAINING.resolve("dcp/cogkit-t2v-sft/checkpoint-3"), work.resolve("checkpoint-3"));
+    Path out = work.resolve("out");
+    List<Object> args = List.of("convert", "--source", checkpoint, "--output", out, "--model", "cogvideox-2b");
+    assertTrue(CliRun.run(args.toArray()).assertSucceeded().out().contains("1 of 1 checkpoint(s) converted"));
+    JsonNode marker = TestData.json(out.resolve("_SUCCESS"));
+    assertTrue(marker.toString().contains("__0_0.distcp") && marker.toString().contains(".metadata"), marker.toString());
+    assertTrue(CliRun.run(args.toArray()).assertSucceeded().out().contains("0 of 1 checkpoint(s) converted, 1 up to date"));
+    Path data = checkpoint.resolve("__0_0.distcp");
+    Files.setLastModifiedTime(data, FileTime.fromMillis(Files.getLastModifiedTime(data).toMillis() - 60_000));
+    assertTrue(CliRun.run(args.toArray()).assertSucceeded().out().contains("1 of 1 checkpoint(s) converted"),
+        "a changed .distcp file is converted again");
   }
 
   @Test
