@@ -17,6 +17,7 @@ import org.sat2diffusers.io.pickle.PickleReader;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.io.torch.TensorRanges;
 import org.sat2diffusers.io.torch.TensorRecipe;
@@ -52,10 +53,12 @@ public final class DcpCheckpoint {
 
   private final String folder;
   private final List<DcpTensor> tensors;
+  private final SourceOpener opener;
 
-  private DcpCheckpoint(String folder, List<DcpTensor> tensors) {
+  private DcpCheckpoint(String folder, List<DcpTensor> tensors, SourceOpener opener) {
     this.folder = folder;
     this.tensors = tensors;
+    this.opener = opener;
   }
 
   public static boolean isDcpFolder(String folder) throws IOException {
@@ -64,13 +67,18 @@ public final class DcpCheckpoint {
 
   /** Reads {@code folder/.metadata}; no .distcp byte is read. */
   public static DcpCheckpoint open(String folder) throws IOException {
+    return open(folder, RandomAccessInputs::open);
+  }
+
+  /** As {@link #open(String)}, every file (the metadata now, the .distcp files later) opened by {@code opener}. */
+  public static DcpCheckpoint open(String folder, SourceOpener opener) throws IOException {
     String dir = StorageFiles.isLocal(folder) ? Paths.get(folder).toAbsolutePath().normalize().toString() : folder;
     String metadataFile = dir + "/" + METADATA;
     if (!StorageFiles.exists(metadataFile)) {
       throw new DcpException(Problem.NOT_A_DCP_CHECKPOINT, metadataFile, "no .metadata: not a torch.distributed.checkpoint folder");
     }
     byte[] bytes;
-    try (RandomAccessInput in = RandomAccessInputs.open(metadataFile)) {
+    try (RandomAccessInput in = opener.open(metadataFile)) {
       if (in.size() > MAX_METADATA_BYTES) {
         throw new DcpException(Problem.MALFORMED_METADATA, metadataFile, in.size() + " bytes, more than the "
             + MAX_METADATA_BYTES + " a checkpoint's metadata can have");
@@ -78,7 +86,7 @@ public final class DcpCheckpoint {
       bytes = new byte[(int) in.size()];
       in.readFully(0, bytes, 0, bytes.length);
     }
-    return new DcpCheckpoint(dir, parseMetadata(bytes, metadataFile, dir, PickleLimits.DEFAULT));
+    return new DcpCheckpoint(dir, parseMetadata(bytes, metadataFile, dir, PickleLimits.DEFAULT), opener);
   }
 
   /**
@@ -123,7 +131,7 @@ public final class DcpCheckpoint {
     }
   }
 
-  private static TensorRecipe recipe(DcpTensor tensor, Map<String, RandomAccessInput> inputs) throws IOException {
+  private TensorRecipe recipe(DcpTensor tensor, Map<String, RandomAccessInput> inputs) throws IOException {
     List<Chunk> chunks = new ArrayList<>(tensor.chunks());
     String where = "tensor '" + tensor.key() + "' " + tensor.shape();
     List<Long> shape = tensor.shape();
@@ -156,7 +164,7 @@ public final class DcpCheckpoint {
   }
 
   /** Reads the chunk's zip directory and pickle: where in the .distcp file its elements lie. */
-  private static List<ByteRange> chunkRanges(DcpTensor tensor, Chunk chunk, Map<String, RandomAccessInput> inputs)
+  private List<ByteRange> chunkRanges(DcpTensor tensor, Chunk chunk, Map<String, RandomAccessInput> inputs)
       throws IOException {
     RandomAccessInput file = inputs.get(chunk.file());
     if (file == null) {
@@ -164,7 +172,7 @@ public final class DcpCheckpoint {
         throw new DcpException(Problem.MISSING_DATA, chunk.file(), "missing: .metadata puts chunks of '" + tensor.key()
             + "' there");
       }
-      file = RandomAccessInputs.open(chunk.file());
+      file = opener.open(chunk.file());
       inputs.put(chunk.file(), file);
     }
     if (chunk.offset() + chunk.length() > file.size()) {

@@ -76,6 +76,43 @@ public final class IterationSelection {
     return named;
   }
 
+  /**
+   * The steps of a trainer's output folder ({@code checkpoint-<step>/} folders) this selection names:
+   * {@code latest} is the highest step, {@code all} every step, a list names steps ({@code 500} or
+   * {@code checkpoint-500}), in the order given.
+   *
+   * @param folder the output folder, for messages
+   * @param steps the steps present, ascending
+   * @throws SatLayoutException naming the folder, the steps missing and those present
+   */
+  public List<Long> selectSteps(String folder, List<Long> steps) throws SatLayoutException {
+    if (steps.isEmpty()) {
+      throw new SatLayoutException(folder + " holds no checkpoint-<step> folder");
+    }
+    if (text.equals(LATEST)) {
+      return List.of(steps.get(steps.size() - 1));
+    }
+    if (text.equals(ALL)) {
+      return steps;
+    }
+    List<Long> chosen = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    for (String name : named) {
+      String number = name.startsWith("checkpoint-") ? name.substring("checkpoint-".length()) : name;
+      Long step = number.matches("\\d{1,18}") ? Long.valueOf(number) : null;
+      if (step == null || !steps.contains(step)) {
+        missing.add(name);
+      } else {
+        chosen.add(step);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new SatLayoutException(folder + " has no checkpoint for step " + String.join(", ", missing)
+          + "; steps present: " + steps.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")));
+    }
+    return chosen;
+  }
+
   /** The option value, e.g. {@code latest} or {@code 500,1000}. */
   @Override
   public String toString() {

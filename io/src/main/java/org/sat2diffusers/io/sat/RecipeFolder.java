@@ -18,6 +18,13 @@ public record RecipeFolder(Kind kind, String folder) {
      */
     DEEPSPEED_ZERO,
     /** A SAT ZeRO-3 iteration ({@code z3_rank_XX_model_states.pt}), read by {@link org.sat2diffusers.io.deepspeed.SatZero3Checkpoint}. */
-    SAT_ZERO3
+    SAT_ZERO3,
+    /**
+     * A Diffusers-based trainer's {@code checkpoint-<step>/} without DeepSpeed ({@code model.safetensors},
+     * {@code pytorch_model.bin}) or a torch.distributed.checkpoint folder, read by
+     * {@code io.trainer.TrainerCheckpoint#model}: the transformer's tensors under their Diffusers names.
+     * (With DeepSpeed, its tag folder is a {@link #DEEPSPEED_ZERO} save.)
+     */
+    TRAINER
   }
 }

@@ -14,6 +14,7 @@ import org.sat2diffusers.io.safetensors.SafetensorsEntry;
 import org.sat2diffusers.io.safetensors.SafetensorsFile;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecipe;
@@ -61,8 +62,19 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
     FP32_MASTER
   }
 
-  /** The key prefix under which CogKit's AppState puts the model in a DCP checkpoint. */
+  /**
+   * The key prefix under which CogKit's AppState puts the model in a DCP checkpoint: its trainer saves
+   * {@code dcp.save({"app": AppState(model, optimizer)}, checkpoint_id=output_dir/checkpoint-<step>)}
+   * and {@code AppState.state_dict} returns {@code {"model": ..., "optim": ...}}, which DCP flattens to
+   * {@code app.model.<name>} (THUDM/CogKit {@code src/cogkit/finetune/base/base_trainer.py}
+   * {@code save_checkpoint}, {@code src/cogkit/finetune/utils/ckpt.py} {@code AppState}; its own
+   * {@code tools/converters/merge.py} reads {@code state["app"]["model"]}). It is the AppState of
+   * PyTorch's distributed checkpoint recipe, which other FSDP2 trainers copy.
+   */
   public static final String DCP_MODEL_PREFIX = "app.model.";
+  /** The prefix DistributedDataParallel puts before every name when the wrapper's state dict is saved. */
+  static final String DDP_PREFIX = "module.";
+  private static final Pattern DISTCP_FILE = Pattern.compile("__\\d+_\\d+\\.distcp");
 
   /** Recognizes {@code folder}; an error naming it when it holds none of the layouts. */
   public static TrainerCheckpoint recognize(String folder) throws IOException {
@@ -84,7 +96,7 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
     } else if (lora != null) {
       layout = Layout.LORA_ONLY;
     } else {
-      throw new IOException(dir + ": not a trainer checkpoint: none of 'latest' (DeepSpeed), " + SAFETENSORS_FILE + ", "
+      throw new TrainerCheckpointException(dir + ": not a trainer checkpoint: none of 'latest' (DeepSpeed), " + SAFETENSORS_FILE + ", "
           + BIN_FILE + ", .metadata (torch.distributed.checkpoint) or " + LORA_FILE);
     }
     return new TrainerCheckpoint(dir, step, layout, lora);
@@ -120,18 +132,9 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
         return weights == Weights.MODULE ? zero.module() : zero.fp32Master();
       }
       case SAFETENSORS:
-        return safetensors(folder + "/" + SAFETENSORS_FILE);
-      case PYTORCH_BIN: {
-        String file = folder + "/" + BIN_FILE;
-        try (RandomAccessInput in = RandomAccessInputs.open(file)) {
-          CheckpointIndex index = new TorchCheckpointReader().index(in);
-          List<TensorRecipe> recipes = new ArrayList<>();
-          for (TensorRecord record : index.tensors()) {
-            recipes.add(TensorRecipe.of(file, record));
-          }
-          return recipes;
-        }
-      }
+        return safetensors(folder + "/" + SAFETENSORS_FILE, RandomAccessInputs::open);
+      case PYTORCH_BIN:
+        return torchFile(folder + "/" + BIN_FILE, RandomAccessInputs::open);
       case DCP:
         return DcpCheckpoint.open(folder).recipes(DCP_MODEL_PREFIX);
       default:
@@ -139,13 +142,79 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
     }
   }
 
-  /** The PEFT LoRA weights ({@code transformer.<module>.lora_A.weight}, ...), empty when there is no LoRA file. */
-  public List<TensorRecipe> lora() throws IOException {
-    return loraFile == null ? List.of() : safetensors(loraFile);
+  /**
+   * The model's tensors under the names the trainer's model gives them: a DCP checkpoint's {@code
+   * app.model.} and a DDP wrapper's {@code module.} taken off (for CogVideoX trainers, the Diffusers
+   * transformer's names). For the layouts read file by file (not DeepSpeed, whose tag folder is read
+   * as a ZeRO save); an error naming the folder when there is no model to read.
+   */
+  public List<TensorRecipe> model() throws IOException {
+    return model(RandomAccessInputs::open);
   }
 
-  private static List<TensorRecipe> safetensors(String file) throws IOException {
-    try (RandomAccessInput in = RandomAccessInputs.open(file)) {
+  /** As {@link #model()}, every file opened by {@code opener}. */
+  public List<TensorRecipe> model(SourceOpener opener) throws IOException {
+    List<TensorRecipe> saved = switch (layout) {
+      case SAFETENSORS -> safetensors(folder + "/" + SAFETENSORS_FILE, opener);
+      case PYTORCH_BIN -> torchFile(folder + "/" + BIN_FILE, opener);
+      case DCP -> DcpCheckpoint.open(folder, opener).recipes(DCP_MODEL_PREFIX).stream()
+          .map(r -> r.named(r.key().substring(DCP_MODEL_PREFIX.length()))).toList();
+      case DEEPSPEED -> throw new TrainerCheckpointException(folder + ": a DeepSpeed checkpoint is read as the ZeRO save in the"
+          + " folder its 'latest' names, not file by file");
+      case LORA_ONLY -> throw new TrainerCheckpointException(folder + ": holds no model weights, only the LoRA file " + loraFile);
+    };
+    if (saved.isEmpty()) {
+      throw new TrainerCheckpointException(folder + ": no model tensors in " + String.join(", ", files())
+          + (layout == Layout.DCP ? " (expected keys under '" + DCP_MODEL_PREFIX + "', as CogKit saves them)" : ""));
+    }
+    if (saved.stream().allMatch(r -> r.key().contains(".lora_A.") || r.key().contains(".lora_B."))) {
+      throw new TrainerCheckpointException(folder + ": holds LoRA weights only (" + saved.size() + " tensors such as '"
+          + saved.get(0).key() + "': CogKit saves get_peft_model_state_dict for a LoRA run), no transformer weights;"
+          + " converting a LoRA alone is not supported");
+    }
+    if (saved.stream().allMatch(r -> r.key().startsWith(DDP_PREFIX))) {
+      return saved.stream().map(r -> r.named(r.key().substring(DDP_PREFIX.length()))).toList();
+    }
+    return saved;
+  }
+
+  /**
+   * Every file {@link #model} reads: the weights file, or a DCP folder's {@code .metadata} and its
+   * {@code __<rank>_<n>.distcp} files; none for DeepSpeed (see {@link #deepSpeedFolder}) or a LoRA-only checkpoint.
+   */
+  public List<String> files() throws IOException {
+    List<String> files = new ArrayList<>();
+    switch (layout) {
+      case SAFETENSORS -> files.add(folder + "/" + SAFETENSORS_FILE);
+      case PYTORCH_BIN -> files.add(folder + "/" + BIN_FILE);
+      case DCP -> {
+        files.add(folder + "/.metadata");
+        StorageFiles.list(folder + "/*.distcp").stream()
+            .filter(f -> DISTCP_FILE.matcher(f.substring(f.lastIndexOf('/') + 1)).matches()).forEach(files::add);
+      }
+      default -> { }
+    }
+    return files;
+  }
+
+  /** The PEFT LoRA weights ({@code transformer.<module>.lora_A.weight}, ...), empty when there is no LoRA file. */
+  public List<TensorRecipe> lora() throws IOException {
+    return loraFile == null ? List.of() : safetensors(loraFile, RandomAccessInputs::open);
+  }
+
+  private static List<TensorRecipe> torchFile(String file, SourceOpener opener) throws IOException {
+    try (RandomAccessInput in = opener.open(file)) {
+      CheckpointIndex index = new TorchCheckpointReader().index(in);
+      List<TensorRecipe> recipes = new ArrayList<>();
+      for (TensorRecord record : index.tensors()) {
+        recipes.add(TensorRecipe.of(file, record));
+      }
+      return recipes;
+    }
+  }
+
+  private static List<TensorRecipe> safetensors(String file, SourceOpener opener) throws IOException {
+    try (RandomAccessInput in = opener.open(file)) {
       List<TensorRecipe> recipes = new ArrayList<>();
       for (SafetensorsEntry entry : SafetensorsFile.open(in).entries()) {
         recipes.add(new TensorRecipe(entry.name(), entry.dtype(), entry.shape(), List.of(entry.range(file))));

@@ -18,6 +18,7 @@ import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecord;
+import org.sat2diffusers.io.trainer.TrainerLayout;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.transforms.records.SourcePart;
@@ -52,7 +53,9 @@ public final class InspectCommand implements Callable<Integer> {
       if (absolute.endsWith(".safetensors")) {
         inspectSafetensors(absolute, out);
       } else {
-        SatCheckpoint checkpoint = SatLayout.resolve(absolute);
+        // as a conversion resolves it: a trainer's checkpoint folder first (a DeepSpeed one looks like a SAT run)
+        SatCheckpoint checkpoint = TrainerLayout.checkpoint(absolute).orElse(null);
+        checkpoint = checkpoint != null ? checkpoint : SatLayout.resolve(absolute);
         for (String file : checkpoint.torchFiles()) {
           inspectPart(PlanCheckpoint.index(file, RandomAccessInputs::open), out); // as a conversion indexes it
         }

@@ -11,6 +11,8 @@ import org.sat2diffusers.io.sat.SatCheckpoint;
 import org.sat2diffusers.io.sat.SatDiscovery;
 import org.sat2diffusers.io.sat.SatLayout;
 import org.sat2diffusers.io.sat.SatRun;
+import org.sat2diffusers.io.trainer.TrainerLayout;
+import org.sat2diffusers.io.trainer.TrainerRun;
 import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 
@@ -72,10 +74,15 @@ public final class JobExpander {
       collect(() -> fromSource(source, request), found, problems);
     }
     for (String root : request.sourceRoots()) {
+      List<TrainerRun> trainerRuns = new ArrayList<>();
+      collect(() -> TrainerLayout.discover(root, request.maxDepth()), trainerRuns, problems);
       List<SatRun> runs = new ArrayList<>();
-      collect(() -> discover(root, request.maxDepth()), runs, problems);
+      collect(() -> discover(root, request.maxDepth(), trainerRuns), runs, problems);
       for (SatRun run : runs) {
         collect(() -> fromRun(run, run.relativePath(), request), found, problems);
+      }
+      for (TrainerRun run : trainerRuns) {
+        collect(() -> fromTrainerRun(run, run.relativePath(), request), found, problems);
       }
     }
     if (request.settings().weights() == Weights.FP32_MASTER) {
@@ -127,25 +134,53 @@ public final class JobExpander {
   }
 
   private static List<Found> fromSource(String source, JobRequest request) throws IOException {
+    // before SAT's layouts: a DeepSpeed checkpoint-<step> folder has a 'latest' as a SAT run does
+    Optional<SatCheckpoint> trainerCheckpoint = TrainerLayout.checkpoint(source);
+    if (trainerCheckpoint.isPresent()) {
+      warnIterationsIgnored(source, trainerCheckpoint.get(), request);
+      String folder = stripSlash(source);
+      String outputFolder = folder.substring(0, Math.max(folder.lastIndexOf('/'), 0)); // the trainer's, named as its run
+      return List.of(new Found(outputFolder.substring(outputFolder.lastIndexOf('/') + 1), trainerCheckpoint.get()));
+    }
+    Optional<TrainerRun> trainerRun = TrainerLayout.run(source);
+    if (trainerRun.isPresent()) {
+      return fromTrainerRun(trainerRun.get(), trainerRun.get().relativePath(), request);
+    }
     Optional<SatRun> run = SatLayout.findRun(source);
     if (run.isEmpty()) {
       SatCheckpoint checkpoint = SatLayout.resolve(source);
-      if (request.iterations() != null) {
-        LOG.warning("iterations " + request.iterations() + " does not apply to " + source
-            + ": an iteration folder or .pt file is one checkpoint (iteration " + checkpoint.iteration() + ")");
-      }
+      warnIterationsIgnored(source, checkpoint, request);
       return List.of(new Found(SatLayout.runName(checkpoint), checkpoint));
     }
     return fromRun(run.get(), run.get().name(), request);
   }
 
-  private static List<SatRun> discover(String root, int maxDepth) throws IOException {
-    List<SatRun> runs = SatDiscovery.discover(root, maxDepth);
-    if (runs.isEmpty()) {
+  private static void warnIterationsIgnored(String source, SatCheckpoint checkpoint, JobRequest request) {
+    if (request.iterations() != null) {
+      LOG.warning("iterations " + request.iterations() + " does not apply to " + source
+          + ": an iteration folder, checkpoint folder or .pt file is one checkpoint (iteration "
+          + checkpoint.iteration() + ")");
+    }
+  }
+
+  /**
+   * The SAT runs below {@code root}, but those inside a trainer's checkpoint folders (a DeepSpeed
+   * {@code checkpoint-<step>/} looks like a SAT run to SAT's discovery: {@code latest} names its tag
+   * folder); an error when there is neither a SAT run nor a trainer's output folder.
+   */
+  private static List<SatRun> discover(String root, int maxDepth, List<TrainerRun> trainerRuns) throws IOException {
+    List<SatRun> runs = SatDiscovery.discover(root, maxDepth).stream()
+        .filter(run -> trainerRuns.stream().noneMatch(t -> t.holds(run.path()))).toList();
+    if (runs.isEmpty() && trainerRuns.isEmpty()) {
       throw new IOException("no SAT run below " + root + " (expected folders with 'latest', or with"
-          + " <iteration>/mp_rank_00_model_states.pt)");
+          + " <iteration>/mp_rank_00_model_states.pt) and no trainer output (folders with checkpoint-<step>/)");
     }
     return runs;
+  }
+
+  /** The checkpoints of a trainer's output folder that {@code --iterations} names (its steps). */
+  private static List<Found> fromTrainerRun(TrainerRun run, String runPath, JobRequest request) throws IOException {
+    return run.checkpoints(request.effectiveIterations()).stream().map(c -> new Found(runPath, c)).toList();
   }
 
   /** Adds what {@code step} finds to {@code into}, or its error to {@code problems}. */

@@ -34,15 +34,17 @@ import picocli.CommandLine.ParseResult;
 public final class JobOptions {
   public static final JobOption SOURCE = new JobOption("source", Kind.PATHS, "PATH",
       "A SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released layout folder"
-          + " (transformer/ + vae/). Repeatable on the command line. Never modified: opened read-only.",
+          + " (transformer/ + vae/); or a Diffusers-based trainer's checkpoint-<step> folder, or its output folder"
+          + " holding them. Repeatable on the command line. Never modified: opened read-only.",
       "", (job, v) -> job.sources.addAll(v));
   public static final JobOption SOURCE_ROOT = new JobOption("source-root", Kind.PATHS, "DIR",
-      "Convert every SAT run found below DIR. Repeatable on the command line; a manifest job gives source or"
-          + " source_root.",
+      "Convert every SAT run and every trainer output folder (with checkpoint-<step> folders) found below DIR."
+          + " Repeatable on the command line; a manifest job gives source or source_root.",
       "", (job, v) -> job.sourceRoots.addAll(v));
   public static final JobOption ITERATIONS = new JobOption("iterations", Kind.LIST, "ITERATION",
       "Which iterations of each run: latest, all, or a list of iteration folder names (-ema iterations are distinct; an iteration folder or"
-          + " .pt file is one checkpoint whatever this says).",
+          + " .pt file is one checkpoint whatever this says). For a trainer's output folder, its steps: latest is the"
+          + " highest, a list names steps (500 or checkpoint-500).",
       "latest", (job, v) -> job.iterations = IterationSelection.parse(String.join(",", v)));
   public static final JobOption MAX_DEPTH = new JobOption("max-depth", Kind.NUMBER, "N",
       "Search at most N folder levels below each --source-root. Symbolic links are followed, but no folder twice"

@@ -12,11 +12,13 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.deepspeed.ZeroCheckpointException;
+import org.sat2diffusers.io.dcp.DcpException;
 import org.sat2diffusers.io.pickle.PickleException;
 import org.sat2diffusers.io.safetensors.SafetensorsException;
 import org.sat2diffusers.io.storage.FileTooLargeException;
 import org.sat2diffusers.io.sat.SatLayoutException;
 import org.sat2diffusers.io.torch.CheckpointFormatException;
+import org.sat2diffusers.io.trainer.TrainerCheckpointException;
 import org.sat2diffusers.io.zip.ZipFormatException;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -33,7 +35,8 @@ public final class Outcomes {
   private static final List<Class<? extends Throwable>> INVALID_INPUT = List.of(
       SatLayoutException.class, CheckpointFormatException.class, ZipFormatException.class, PickleException.class,
       SafetensorsException.class, IllegalArgumentException.class, EOFException.class, FileNotFoundException.class,
-      NoSuchFileException.class, FileTooLargeException.class, ZeroCheckpointException.class);
+      NoSuchFileException.class, FileTooLargeException.class, ZeroCheckpointException.class,
+      DcpException.class, TrainerCheckpointException.class);
 
   private Outcomes() {}
 

@@ -7,10 +7,12 @@ import org.sat2diffusers.io.deepspeed.SatZero3Checkpoint;
 import org.sat2diffusers.io.deepspeed.ZeroCheckpoint;
 import org.sat2diffusers.io.sat.RecipeFolder;
 import org.sat2diffusers.io.storage.RandomAccessInput;
+import org.sat2diffusers.io.storage.RandomAccessInputs;
 import org.sat2diffusers.io.storage.SourceOpener;
 import org.sat2diffusers.io.torch.CheckpointIndex;
 import org.sat2diffusers.io.torch.TensorRecipe;
 import org.sat2diffusers.io.torch.TorchCheckpointReader;
+import org.sat2diffusers.io.trainer.TrainerCheckpoint;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
@@ -44,21 +46,28 @@ public final class PlanCheckpoint {
    */
   public static SourcePart read(CheckpointJob job, String partPath, SourceOpener opener) throws IOException {
     RecipeFolder folder = job.recipeFolder(partPath);
-    return folder == null ? SourcePart.torchFile(index(partPath, opener)) : read(folder, job.settings());
+    return folder == null ? SourcePart.torchFile(index(partPath, opener)) : read(folder, job.settings(), opener);
   }
 
   /**
    * A recipe folder's tensors: a DeepSpeed ZeRO save's fp32 masters or 16-bit module ({@code --weights};
    * the module of a ZeRO-3 save is placeholders, an error naming {@code fp32-master}), SAT's ZeRO-3
-   * ranks consolidated (16-bit module).
+   * ranks consolidated (16-bit module), a trainer checkpoint's model (Diffusers names).
    */
   public static SourcePart read(RecipeFolder folder, ConversionSettings settings) throws IOException {
+    return read(folder, settings, RandomAccessInputs::open);
+  }
+
+  /** As {@link #read(RecipeFolder, ConversionSettings)}; a trainer checkpoint's files are opened by {@code opener}. */
+  public static SourcePart read(RecipeFolder folder, ConversionSettings settings, SourceOpener opener)
+      throws IOException {
     List<TensorRecipe> recipes = switch (folder.kind()) {
       case DEEPSPEED_ZERO -> {
         ZeroCheckpoint zero = ZeroCheckpoint.open(folder.folder());
         yield settings.weights() == Weights.FP32_MASTER ? zero.fp32Master() : zero.module();
       }
       case SAT_ZERO3 -> SatZero3Checkpoint.consolidate(folder.folder());
+      case TRAINER -> TrainerCheckpoint.recognize(folder.folder()).model(opener);
     };
     return SourcePart.recipes(folder.folder(), recipes);
   }
