@@ -64,6 +64,17 @@ def table(hidden, height, width, frames, text_length, hi, wi, ti):
     return f32
 
 
+def casts(f32):
+    """The table in fp16 and bf16 as the parameter holds it: torch's casts when torch is there."""
+    try:
+        import torch
+        t = torch.from_numpy(f32)
+        return (t.to(torch.float16).numpy().astype("<f2").tobytes(),
+                t.to(torch.bfloat16).view(torch.int16).numpy().astype("<i2").tobytes())
+    except ImportError:
+        return f32.astype(np.float16).astype("<f2").tobytes(), bf16_bits(f32).astype("<u2").tobytes()
+
+
 GEOMETRIES = [
     # the 2B fixture's table: 3 text tokens + 2 frames x 2 x 2 patches, hidden 16 (latent 4x4, 5 frames)
     dict(hidden=16, height=2, width=2, frames=2, text_length=3, height_interpolation=1.875,
@@ -90,8 +101,9 @@ for g in GEOMETRIES:
     entry["rows"] = n
     entry["kept_rows"] = kept
     entry["f32"] = head.astype("<f4").tobytes().hex()
-    entry["f16"] = head.astype(np.float16).astype("<f2").tobytes().hex()
-    entry["bf16"] = bf16_bits(head).astype("<u2").tobytes().hex()
+    f16, bf16 = casts(head)
+    entry["f16"] = f16.hex()
+    entry["bf16"] = bf16.hex()
     out.append(entry)
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sat_sincos.json"), "w") as f:
