@@ -121,7 +121,8 @@ public final class SatRunPlanner {
       Dtype castTo, List<String> notWritten) {
     PositionEmbedding positions = family.positions();
     if (positions.rotary()) {
-      notWritten.add(ComponentRouter.satPrefix(Component.TRANSFORMER) + FREQS_SIN + ", " + FREQS_COS + ": rotary"
+      String prefix = ComponentRouter.satPrefix(Component.TRANSFORMER);
+      notWritten.add(prefix + FREQS_SIN + ", " + prefix + FREQS_COS + ": rotary"
           + " buffers of Rotary3DPositionEmbeddingMixin, computed when SAT builds the model (it loads checkpoints"
           + " with strict=False); the forward conversion drops them too");
       return tensors;
