@@ -62,8 +62,8 @@ class ToSatRoundTripTest {
   enum Trip {
     /** CogVideoX-2B, fp16, T5 with its tied embedding, VAE with loss.*; the 2B table's geometry from a SAT YAML (11 rows). */
     SFT(FixtureConversion.SFT_LATEST, List.of(), List.of(), "cogvideox-2b-sft/1000/mp_rank_00_model_states.pt"),
-    /** The released layout: transformer and VAE files apart, a learned table. */
-    I2V_RELEASE(FixtureConversion.I2V_RELEASE, List.of(), List.of(),
+    /** The released layout: transformer and VAE files apart, a learned table; Diffusers shards with an index. */
+    I2V_RELEASE(FixtureConversion.I2V_RELEASE, List.of("--max-shard-size", "20KB"), List.of(),
         "cogvideox-5b-i2v-release/transformer/1/mp_rank_00_model_states.pt", "cogvideox-5b-i2v-release/vae/3d-vae.pt"),
     /** CogVideoX-5B with SAT lora2, merged forward: the merged weights come back, and round-trip. */
     LORA_MERGED(FixtureConversion.LORA_ALPHA1, List.of(), List.of(), "cogvideox-5b-lora/200/mp_rank_00_model_states.pt"),
@@ -106,6 +106,9 @@ class ToSatRoundTripTest {
       convert.addAll(List.of("--sat-config", yaml));
     }
     CliRun.run(convert.toArray()).assertSucceeded();
+    if (trip == Trip.I2V_RELEASE) {
+      assertTrue(Files.exists(diffusers.resolve("transformer/diffusion_pytorch_model.safetensors.index.json")));
+    }
 
     List<Object> back = new ArrayList<>(List.of("to-sat", "--source", diffusers, "--output", satRun, "--iteration", "7"));
     back.addAll(trip.backOptions);
@@ -248,6 +251,44 @@ class ToSatRoundTripTest {
     assertEquals(3, wrongRank.exitCode(), wrongRank.err());
     assertTrue(wrongRank.err().contains("are not a rank-8 pair"), wrongRank.err());
     assertFalse(Files.exists(tmp.resolve("a")) || Files.exists(tmp.resolve("b")), "a refused run wrote something");
+  }
+
+  @Test
+  void castingOnTheWayBackIsCastingOnTheWayThere() throws IOException {
+    // fp16 -> bf16 through fp32 is one rounding whichever side does it: SAT -> Diffusers -> SAT(bf16) -> Diffusers
+    // equals SAT -> Diffusers(bf16), tensor for tensor
+    Path kept = tmp.resolve("kept");
+    Path cast = tmp.resolve("cast");
+    Path satRun = tmp.resolve("sat-bf16");
+    Path again = tmp.resolve("again");
+    CliRun.run(FixtureConversion.SFT_LATEST.arguments(kept)).assertSucceeded();
+    CliRun.run(FixtureConversion.SFT_BF16.arguments(cast)).assertSucceeded();
+    CliRun.run("to-sat", "--source", kept, "--output", satRun, "--dtype", "bf16").assertSucceeded();
+    Map<String, Stored> written = read(satRun.resolve("1/mp_rank_00_model_states.pt"));
+    assertEquals(Dtype.BF16, written.get("model.diffusion_model.mixins.patch_embed.proj.weight").dtype());
+    assertEquals(Dtype.BF16, written.get(POSITION_TABLE).dtype(), "the recomputed table in the model's dtype");
+    assertEquals(Dtype.F32, written.get("first_stage_model.encoder.conv_in.conv.weight").dtype(), "the VAE keeps fp32");
+    CliRun.run("convert", "--source", satRun, "--output", again, "--sat-config", satRun.resolve("model_config.yaml"))
+        .assertSucceeded();
+    for (String component : List.of("transformer", "vae", "text_encoder")) {
+      String stem = component.equals("text_encoder") ? "model" : "diffusion_pytorch_model";
+      assertSameTensors(ComponentWeights.read(cast.resolve(component), stem),
+          ComponentWeights.read(again.resolve(component), stem), component);
+    }
+  }
+
+  @Test
+  void aTruncatedWeightFileIsRefusedNamingItAndNothingIsWritten() throws IOException {
+    Path diffusers = tmp.resolve("diffusers");
+    CliRun.run(FixtureConversion.I2V_RELEASE.arguments(diffusers)).assertSucceeded();
+    Path weights = diffusers.resolve("vae/diffusion_pytorch_model.safetensors");
+    byte[] bytes = Files.readAllBytes(weights);
+    Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+    Path satRun = tmp.resolve("sat-run");
+    CliRun run = CliRun.run("to-sat", "--source", diffusers, "--output", satRun).assertNoStackTrace();
+    assertEquals(3, run.exitCode(), run.err());
+    assertTrue(run.err().contains(weights.toString()), run.err());
+    assertFalse(Files.exists(satRun), "a refused source wrote " + satRun);
   }
 
   private static void assertSameTensors(ComponentWeights first, ComponentWeights second, String component) {
