@@ -26,7 +26,6 @@ import org.sat2diffusers.pipeline.tosat.SatCheckpointTensors;
 import org.sat2diffusers.pipeline.tosat.SatRunCommit;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.records.SatTensor;
-import org.sat2diffusers.transforms.reverse.DiffusersModel;
 import org.sat2diffusers.transforms.reverse.SatRunPlan;
 import org.sat2diffusers.transforms.reverse.SatRunPlanner;
 import picocli.CommandLine.Command;

@@ -1,6 +1,7 @@
 package org.sat2diffusers.pipeline.tosat;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -29,6 +30,7 @@ import org.sat2diffusers.transforms.reverse.DiffusersModel;
  */
 public final class DiffusersFolderReader {
   private static final int MAX_CONFIG_BYTES = 1 << 20;
+  private static final int MAX_INDEX_BYTES = 64 << 20;
   private static final String ADAPTER_CONFIG = "adapter_config.json";
 
   private final Map<String, RandomAccessInput> opened = new LinkedHashMap<>();
@@ -60,8 +62,8 @@ public final class DiffusersFolderReader {
   private static List<String> weightFiles(String folder, Component c) throws IOException {
     String index = folder + "/" + c.fileStem() + ".safetensors.index.json";
     if (StorageFiles.exists(index)) {
-      ShardIndex parsed = ShardIndex.parse(index, StorageFiles.readString(index, 64 << 20).getBytes(
-          java.nio.charset.StandardCharsets.UTF_8));
+      ShardIndex parsed = ShardIndex.parse(index, StorageFiles.readString(index, MAX_INDEX_BYTES)
+          .getBytes(StandardCharsets.UTF_8));
       return parsed.shardFiles().stream().map(f -> folder + "/" + f).toList();
     }
     String single = folder + "/" + c.fileStem() + ".safetensors";

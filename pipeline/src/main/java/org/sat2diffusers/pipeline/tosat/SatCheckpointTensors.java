@@ -73,8 +73,8 @@ public final class SatCheckpointTensors {
   }
 
   /**
-   * The ranges' elements cast to the tensor's dtype (round to nearest even, as torch): read a
-   * buffer's worth, widen to fp32 (exact), narrow once, write.
+   * The ranges' elements cast to the tensor's dtype (round to nearest even, as torch): a chunk the
+   * size of the writer's buffer at a time is read, widened to fp32 (exact), narrowed once and written.
    */
   private record Cast(SatTensor tensor, Map<String, RandomAccessInput> inputs) implements StorageSource {
     @Override

@@ -1,6 +1,8 @@
 package org.sat2diffusers.transforms.reverse;
 
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sat2diffusers.transforms.adapter.PeftLoraConfig;
@@ -25,7 +27,7 @@ public record DiffusersModel(
   public DiffusersModel {
     tensors = tensors.isEmpty() ? Map.of() : Map.copyOf(new EnumMap<>(tensors));
     configs = Map.copyOf(configs);
-    schedulerConfig = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(schedulerConfig)); // JSON nulls
+    schedulerConfig = Collections.unmodifiableMap(new LinkedHashMap<>(schedulerConfig)); // JSON nulls: no Map.copyOf
   }
 
   /**

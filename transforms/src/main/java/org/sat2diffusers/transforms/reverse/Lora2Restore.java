@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -154,7 +155,7 @@ final class Lora2Restore {
     return scales.first() * rank;
   }
 
-  private static TreeSet<String> symmetricDifference(java.util.Set<String> x, java.util.Set<String> y) {
+  private static TreeSet<String> symmetricDifference(Set<String> x, Set<String> y) {
     TreeSet<String> out = new TreeSet<>(x);
     out.addAll(y);
     TreeSet<String> both = new TreeSet<>(x);

@@ -3,6 +3,7 @@ package org.sat2diffusers.transforms.reverse;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.stream.Collectors;
 import org.sat2diffusers.transforms.model.ModelFamily;
 import org.sat2diffusers.transforms.model.PositionEmbedding;
@@ -84,7 +85,7 @@ final class SatConfigYaml {
       y.append("            r: ").append(loraRank).append('\n');
       y.append("            lora_alpha: ").append(loraAlpha.orElseThrow()).append('\n');
       List<Integer> adapted = transformer.stream().map(t -> Lora2Restore.WRAPPED_LAYER.matcher(t.key()))
-          .filter(java.util.regex.Matcher::matches).map(m -> Integer.parseInt(m.group(1))).distinct().sorted().toList();
+          .filter(Matcher::matches).map(m -> Integer.parseInt(m.group(1))).distinct().sorted().toList();
       if (adapted.size() != layers) {
         y.append("            layer_range: [").append(adapted.stream().map(String::valueOf)
             .collect(Collectors.joining(", "))).append("]\n");

@@ -8,8 +8,8 @@ import org.sat2diffusers.transforms.records.SatTensor;
  * A SAT run to write from a Diffusers folder: the checkpoint's state dict as recipes, what SAT's
  * state dict has that is not written (each with its rule), and the run's text files.
  *
- * @param family the CogVideoX family, and how it was decided
- * @param familyEvidence how the family was decided
+ * @param family the CogVideoX family
+ * @param familyEvidence how it was decided
  * @param iteration the iteration folder's number
  * @param tensors the {@code module} state dict, in order, full SAT keys
  * @param notWritten SAT entries the Diffusers folder cannot give back, with the rule ("… : why")

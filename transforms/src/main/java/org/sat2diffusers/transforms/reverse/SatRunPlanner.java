@@ -37,7 +37,7 @@ public final class SatRunPlanner {
    */
   public record Settings(Optional<ModelFamily> model, Dtype dtype, Integer loraRank, int iteration) {}
 
-  /** What Diffusers' config keys and SAT's state dict names are; kept here, next to their one use. */
+  /** The model_config.json SAT runs carry names this class. */
   static final String VARIANT_MODEL_CLASS = "SATVideoDiffusionEngine";
   static final String FREQS_SIN = "mixins.pos_embed.freqs_sin";
   static final String FREQS_COS = "mixins.pos_embed.freqs_cos";
@@ -75,7 +75,8 @@ public final class SatRunPlanner {
     if (!model.tensors(Component.VAE).isEmpty()) {
       out.addAll(prefixed(Component.VAE, VaeInverseRules.apply(model.tensors(Component.VAE))));
       notWritten.add(ComponentRouter.satPrefix(Component.VAE) + "loss.*: the VAE's training loss (discriminator,"
-          + " logvar), which Diffusers does not keep; SAT builds it afresh to train the VAE and ignores it otherwise");
+          + " logvar), which Diffusers does not keep; SAT loads checkpoints with strict=False, so only training the VAE"
+          + " itself misses it");
     } else {
       notWritten.add(ComponentRouter.satPrefix(Component.VAE) + "*: the Diffusers folder has no vae/");
     }
