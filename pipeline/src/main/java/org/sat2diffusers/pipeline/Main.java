@@ -5,6 +5,7 @@ import org.sat2diffusers.pipeline.cli.ConvertCommand;
 import org.sat2diffusers.pipeline.cli.InspectCommand;
 import org.sat2diffusers.pipeline.cli.VerifyCommand;
 import org.sat2diffusers.pipeline.cli.MergeLoraCommand;
+import org.sat2diffusers.pipeline.cli.ToSatCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,13 +15,14 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "Converts SwissArmyTransformer (SAT) CogVideoX checkpoints to Hugging Face Diffusers folders.",
-    subcommands = {ConvertCommand.class, InspectCommand.class, VerifyCommand.class, MergeLoraCommand.class})
+    subcommands = {ConvertCommand.class, InspectCommand.class, VerifyCommand.class, MergeLoraCommand.class,
+        ToSatCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "name a command: convert, inspect, verify or merge-lora");
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a command: convert, inspect, verify, merge-lora or to-sat");
   }
 
   public static void main(String[] args) {

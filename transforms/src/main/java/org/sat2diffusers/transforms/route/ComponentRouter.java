@@ -61,6 +61,12 @@ public final class ComponentRouter {
     return new RoutedTensor(t, null, null, UNKNOWN_PREFIX);
   }
 
+  /** The prefix a full SAT checkpoint gives the keys of {@code component} (what the way back puts in front). */
+  public static String satPrefix(Component component) {
+    return PREFIXES.entrySet().stream().filter(e -> e.getValue() == component).map(Map.Entry::getKey)
+        .findFirst().orElseThrow();
+  }
+
   private static boolean isBareVaeKey(String key) {
     return BARE_VAE_PREFIXES.stream().anyMatch(key::startsWith);
   }

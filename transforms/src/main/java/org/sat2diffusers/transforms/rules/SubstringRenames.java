@@ -29,6 +29,19 @@ public final class SubstringRenames {
     return new SubstringRenames(list);
   }
 
+  /**
+   * The renames undone: each pair swapped, in reverse order. Only a true inverse when no target
+   * occurs in a key but as the product of its own rename; callers check the result by applying the
+   * forward table again.
+   */
+  public SubstringRenames inverse() {
+    List<Rename> list = new ArrayList<>();
+    for (int i = renames.size() - 1; i >= 0; i--) {
+      list.add(new Rename(renames.get(i).to, renames.get(i).from));
+    }
+    return new SubstringRenames(list);
+  }
+
   public String apply(String key) {
     String out = key;
     for (Rename r : renames) {
