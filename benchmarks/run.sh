@@ -18,8 +18,8 @@
 # Every timing is a whole process, output durable (sync) on both sides; the converter's peak RSS
 # comes from /usr/bin/time -v. Medians and ratios are from the same run. Each mode ends with its
 # targets (issue 17) as "target ... ratio (limit) pass|MISS" lines, repeated at the end. The
-# launcher's class-data archive is made by an untimed first conversion (in $SCRATCH, so every harness
-# run starts clean). The machine may be shared: only same-run ratios mean anything.
+# launcher's class-data archive is made by an untimed conversion of a small fixture (in $SCRATCH, so
+# every harness run starts clean). The machine may be shared: only same-run ratios mean anything.
 # Needs: java 17, mvn (the jar is built if missing), /usr/bin/python3 with torch and numpy,
 # /usr/bin/time; for native BLAS: apt-get install libopenblas0-pthread; for s3: the aws CLI.
 set -euo pipefail
@@ -118,14 +118,21 @@ target() {
     "$limit" "$unit" "$verdict" | tee -a "$SCRATCH/targets"
 }
 
+# warm_up: the launcher's class-data archive, recorded by an untimed conversion of a small fixture
+warm_up() {
+  if [ -z "$(ls -A "$SCRATCH/cds" 2> /dev/null)" ]; then
+    "$LAUNCHER" convert --source "$ROOT/testdata/sat/cogvideox-2b-sft" --output "$SCRATCH/warm-up" > /dev/null 2>&1
+    rm -rf "$SCRATCH/warm-up"
+  fi
+}
+
 # compare LABEL CP_SOURCES CONVERT_ARGS [plain]: alternating cp+sync and converter+sync, RUNS times
 # each; with "plain" also `java -jar` without the launcher's JVM options
 compare() {
   local label="$1" sources="$2" args="$3" plain="${4:-}"
   rm -f "$SCRATCH/cp" "$SCRATCH/launcher" "$SCRATCH/java-jar"
   # shellcheck disable=SC2086
-  [ -n "$(ls -A "$SCRATCH/cds" 2> /dev/null)" ] || "$LAUNCHER" convert $args --output "$SCRATCH/warm-up" > /dev/null 2>&1
-  rm -rf "$SCRATCH/warm-up"
+  warm_up
   for run in $(seq 1 "$RUNS"); do
     rm -rf "$SCRATCH/out"; mkdir -p "$SCRATCH/out"
     # shellcheck disable=SC2086
@@ -162,8 +169,7 @@ bounded() {
 engines() {
   local args="$1" d s
   rm -f "$SCRATCH/direct" "$SCRATCH/spark"
-  [ -n "$(ls -A "$SCRATCH/cds" 2> /dev/null)" ] || "$LAUNCHER" convert --source "$PLAIN" --output "$SCRATCH/warm-up" > /dev/null 2>&1
-  rm -rf "$SCRATCH/warm-up"
+  warm_up
   for run in $(seq 1 "$RUNS"); do
     # shellcheck disable=SC2086
     time_cmd direct "$LAUNCHER" convert $args --output "$SCRATCH/out"
@@ -203,12 +209,16 @@ s3() {
   aws --endpoint-url "$endpoint" s3 mb s3://bench-out > /dev/null
   aws --endpoint-url "$endpoint" s3 cp "$PLAIN" s3://bench-in/cogvideox-2b-like.pt > /dev/null
   rm -f "$SCRATCH/cp" "$SCRATCH/converter-s3"
+  warm_up
   for run in $(seq 1 "$RUNS"); do
     time_cmd cp aws --endpoint-url "$endpoint" s3 cp s3://bench-in/cogvideox-2b-like.pt "s3://bench-out/copy$run.pt"
     aws --endpoint-url "$endpoint" s3 rm "s3://bench-out/copy$run.pt" > /dev/null
-    # a failure is this target's miss, not the harness's end (a subshell: time_cmd exits on failure)
+    # a failure is this target's miss, not the harness's end (a subshell: time_cmd exits on failure).
+    # The commit copies the shard from staging to its place (S3 has no rename), and S3Proxy answers a
+    # copy only when done (AWS sends blanks meanwhile): the SDK's 30 s read timeout is too short.
     ( time_cmd converter-s3 "$LAUNCHER" convert --source s3://bench-in/cogvideox-2b-like.pt \
-      --output "s3://bench-out/run$run" --s3-endpoint "$endpoint" --s3-path-style ) || failed=$run
+      --output "s3://bench-out/run$run" --s3-endpoint "$endpoint" --s3-path-style \
+      --beam-option 'httpClientConfiguration={"socketTimeout":1800000}' ) || failed=$run
     aws --endpoint-url "$endpoint" s3 rm --recursive "s3://bench-out/run$run" > /dev/null
   done
   if [ -n "$failed" ]; then

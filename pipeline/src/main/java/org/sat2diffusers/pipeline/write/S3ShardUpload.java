@@ -24,7 +24,7 @@ import org.sat2diffusers.transforms.records.OutputTensor;
  * part is a run of whole tensors in layout order (the first also holds the header) of at least
  * {@value #PART_BYTES} bytes, except that the last part takes whatever is left (its own if that is
  * at least S3's 5 MiB, else merged into the one before): the object is byte for byte the file a
- * sequential write makes. Each thread holds one part in memory at a time.
+ * sequential write makes. Each thread holds one part in memory at a time, in a buffer it reuses.
  */
 final class S3ShardUpload {
   /** Parts this size or more keep the requests few and the memory per thread bounded (bar one huge tensor). */
@@ -99,17 +99,20 @@ final class S3ShardUpload {
         List<Future<Void>> running = new ArrayList<>();
         for (int w = 0; w < workers; w++) {
           running.add(pool.submit(() -> {
+            // reused from part to part (no garbage of tens of MB per part): a part is written whole,
+            // header and tensors being contiguous, so nothing of the one before survives in what is sent
+            byte[] own = null;
             try (TensorAssembler assembler = new TensorAssembler(opener)) {
               for (int p = next.getAndIncrement(); p < parts.size() && !failed.get(); p = next.getAndIncrement()) {
                 Part part = parts.get(p);
                 if (p > 0) {
-                  buffers.set(p, new byte[part.length()]);
+                  buffers.set(p, own != null && own.length >= part.length() ? own : new byte[part.length()]);
                 }
                 for (int i = part.first(); i < part.last(); i++) {
                   ShardFileWriter.writeTensor(writer, assembler, byName.get(entries.get(i).name()));
                 }
-                upload.uploadPart(p + 1, buffers.get(p), part.length());
-                buffers.set(p, null);
+                own = buffers.getAndSet(p, null);
+                upload.uploadPart(p + 1, own, part.length());
               }
             } catch (IOException | RuntimeException e) {
               failed.set(true);
