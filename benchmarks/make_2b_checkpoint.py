@@ -8,7 +8,10 @@ With --lora-rank R the attention's query_key_value and dense are SAT lora2 modul
 testdata/sat/cogvideox-5b-lora): `original.weight`/`original.bias` plus `matrix_A.<i>` [R, in] and
 `matrix_B.<i>` [out/p, R], p = 3 for query_key_value and 1 for dense.
 
-Usage: /usr/bin/python3 benchmarks/make_2b_checkpoint.py [--lora-rank R] [OUT]
+With --size 5b: CogVideoX-5B dimensions instead (42 layers, hidden 3072, 48 heads, bf16, rotary: no
+position table, so it converts with --model cogvideox-5b), about 11 GB; peak memory is the checkpoint's size.
+
+Usage: /usr/bin/python3 benchmarks/make_2b_checkpoint.py [--size 2b|5b] [--lora-rank R] [OUT]
        (default OUT /work/bench-data/cogvideox-2b-like.pt)
 """
 import argparse
@@ -19,11 +22,18 @@ import torch
 LAYERS, HIDDEN, HEADS, TIME_DIM, TEXT_DIM, PATCH, CHANNELS = 30, 1920, 30, 512, 4096, 2, 16
 POSITIONS = 13 * 30 * 45 + 226  # latent frames x patches per frame + text tokens
 PREFIX = "model.diffusion_model."
+DTYPE = torch.float16
+ROTARY = False  # 5B: rotary position embedding, so no pos_embedding table
+
+
+def use_5b():
+    global LAYERS, HIDDEN, HEADS, DTYPE, ROTARY
+    LAYERS, HIDDEN, HEADS, DTYPE, ROTARY = 42, 3072, 48, torch.bfloat16, True
 
 
 def tensor(*shape):
-    # uniform_ on fp16 keeps peak memory at the tensor's own size
-    return torch.empty(shape, dtype=torch.float16).uniform_(-0.02, 0.02)
+    # uniform_ in place keeps peak memory at the tensor's own size
+    return torch.empty(shape, dtype=DTYPE).uniform_(-0.02, 0.02)
 
 
 def linear(sd, module, out_features, in_features, lora_rank, parts):
@@ -56,7 +66,8 @@ def state_dict(lora_rank=0):
         sd[layer + "mlp.dense_4h_to_h.bias"] = tensor(HIDDEN)
     sd[PREFIX + "transformer.final_layernorm.weight"] = tensor(HIDDEN)
     sd[PREFIX + "transformer.final_layernorm.bias"] = tensor(HIDDEN)
-    sd[PREFIX + "mixins.pos_embed.pos_embedding"] = tensor(1, POSITIONS, HIDDEN)
+    if not ROTARY:
+        sd[PREFIX + "mixins.pos_embed.pos_embedding"] = tensor(1, POSITIONS, HIDDEN)
     sd[PREFIX + "mixins.patch_embed.proj.weight"] = tensor(HIDDEN, CHANNELS, PATCH, PATCH)
     sd[PREFIX + "mixins.patch_embed.proj.bias"] = tensor(HIDDEN)
     sd[PREFIX + "mixins.patch_embed.text_proj.weight"] = tensor(HIDDEN, TEXT_DIM)
@@ -85,9 +96,12 @@ def state_dict(lora_rank=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="/work/bench-data/cogvideox-2b-like.pt")
+    parser.add_argument("--size", choices=("2b", "5b"), default="2b", help="CogVideoX-2B (default) or -5B dimensions")
     parser.add_argument("--lora-rank", type=int, default=0, help="SAT lora2 rank of the attention (0: no LoRA)")
     cli = parser.parse_args()
     out = cli.out
+    if cli.size == "5b":
+        use_5b()
     torch.manual_seed(0)
     sd = state_dict(cli.lora_rank)
     checkpoint = {

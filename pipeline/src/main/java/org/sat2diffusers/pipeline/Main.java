@@ -1,6 +1,7 @@
 package org.sat2diffusers.pipeline;
 
 import org.sat2diffusers.pipeline.steps.Version;
+import org.sat2diffusers.pipeline.cli.BeamWarmUp;
 import org.sat2diffusers.pipeline.cli.ConvertCommand;
 import org.sat2diffusers.pipeline.cli.InspectCommand;
 import org.sat2diffusers.pipeline.cli.VerifyCommand;
@@ -26,6 +27,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    BeamWarmUp.startFor(args);
     System.exit(new CommandLine(new Main()).execute(args));
   }
 }

@@ -39,7 +39,8 @@ public final class SafetensorsWriter {
    */
   public record Written(long fileSize, Optional<String> headerDigest, Map<String, String> tensorDigests) {}
 
-  private interface Target {
+  /** Where a positional writer's bytes go: {@code bytes} at {@code position} of the file, from any thread. */
+  public interface PositionalTarget {
     void write(ByteBuffer bytes, long position) throws IOException;
   }
 
@@ -49,8 +50,9 @@ public final class SafetensorsWriter {
 
   private final String path;
   private final SafetensorsHeader header;
-  private final Target target;
-  private final FileChannel positional; // null for a sequential target
+  private final PositionalTarget target;
+  private final boolean ordered; // a sequential target: tensors in layout order
+  private final FileChannel positional; // truncated by finish(); null: none
   private final Path transferFile; // reopened per zero-copy transfer; null: no transfers
   private final Digest digest; // null: none
   private final String headerDigest; // null without a digest
@@ -67,11 +69,12 @@ public final class SafetensorsWriter {
   private final ThreadLocal<ByteBuffer> hashBuffer =
       ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(HASH_BUFFER_BYTES));
 
-  private SafetensorsWriter(String path, SafetensorsHeader header, Target target, FileChannel positional,
-      Path transferFile, Digest digest) throws IOException {
+  private SafetensorsWriter(String path, SafetensorsHeader header, PositionalTarget target, boolean ordered,
+      FileChannel positional, Path transferFile, Digest digest) throws IOException {
     this.path = path;
     this.header = header;
     this.target = target;
+    this.ordered = ordered;
     this.positional = positional;
     this.transferFile = transferFile;
     this.digest = digest;
@@ -88,7 +91,16 @@ public final class SafetensorsWriter {
    */
   public static SafetensorsWriter positional(String path, SafetensorsHeader header, FileChannel channel, Digest digest)
       throws IOException {
-    return new SafetensorsWriter(path, header, positionalTarget(channel), channel, null, digest);
+    return new SafetensorsWriter(path, header, positionalTarget(channel), false, channel, null, digest);
+  }
+
+  /**
+   * Writes through {@code target} at absolute positions; tensors in any order, concurrently if
+   * wanted. The header goes to {@code target} at once, from this call.
+   */
+  public static SafetensorsWriter positional(String path, SafetensorsHeader header, PositionalTarget target,
+      Digest digest) throws IOException {
+    return new SafetensorsWriter(path, header, target, false, null, null, digest);
   }
 
   /**
@@ -98,10 +110,10 @@ public final class SafetensorsWriter {
    */
   public static SafetensorsWriter positional(Path file, SafetensorsHeader header, FileChannel channel, Digest digest)
       throws IOException {
-    return new SafetensorsWriter(file.toString(), header, positionalTarget(channel), channel, file, digest);
+    return new SafetensorsWriter(file.toString(), header, positionalTarget(channel), false, channel, file, digest);
   }
 
-  private static Target positionalTarget(FileChannel channel) {
+  private static PositionalTarget positionalTarget(FileChannel channel) {
     return (bytes, position) -> {
       long at = position;
       while (bytes.hasRemaining()) {
@@ -113,12 +125,12 @@ public final class SafetensorsWriter {
   /** Writes to {@code channel} from its current position on; tensors must come in layout order. */
   public static SafetensorsWriter sequential(String path, SafetensorsHeader header, WritableByteChannel channel,
       Digest digest) throws IOException {
-    Target target = (bytes, position) -> {
+    PositionalTarget target = (bytes, position) -> {
       while (bytes.hasRemaining()) {
         channel.write(bytes);
       }
     };
-    return new SafetensorsWriter(path, header, target, null, null, digest);
+    return new SafetensorsWriter(path, header, target, true, null, null, digest);
   }
 
   /**
@@ -166,7 +178,7 @@ public final class SafetensorsWriter {
   }
 
   private boolean orderEnforced() {
-    return positional == null;
+    return ordered;
   }
 
   private synchronized void completed(String name, Digest.Running running) {

@@ -30,6 +30,12 @@ public final class S3Access {
     return client;
   }
 
+  /** Beam's S3 settings (storage class, server-side encryption) for the same options as {@link #client()}. */
+  static synchronized S3FileSystemConfiguration configuration() {
+    PipelineOptions current = options != null ? options : PipelineOptionsFactory.create();
+    return S3FileSystemConfiguration.fromS3Options(current.as(S3Options.class));
+  }
+
   private static synchronized void configure(PipelineOptions newOptions) {
     if (newOptions == options) {
       return;

@@ -112,7 +112,7 @@ public final class ShardFileWriter {
     }
   }
 
-  private static void writeTensor(SafetensorsWriter writer, TensorAssembler assembler, OutputTensor tensor)
+  static void writeTensor(SafetensorsWriter writer, TensorAssembler assembler, OutputTensor tensor)
       throws IOException {
     try (OutputStream tensorOut = writer.tensor(tensor.name())) {
       assembler.write(tensor, tensorOut);
@@ -120,7 +120,7 @@ public final class ShardFileWriter {
   }
 
   /** Waits for every worker; rethrows the first failure with the others suppressed. */
-  private static void awaitAll(List<Future<Void>> running) throws IOException {
+  static void awaitAll(List<Future<Void>> running) throws IOException {
     Throwable first = null;
     for (Future<Void> f : running) {
       try {
@@ -147,7 +147,7 @@ public final class ShardFileWriter {
     }
   }
 
-  private static SafetensorsHeader header(List<OutputTensor> tensors, Map<String, String> metadata) {
+  static SafetensorsHeader header(List<OutputTensor> tensors, Map<String, String> metadata) {
     List<TensorSpec> specs = new ArrayList<>(tensors.size());
     for (OutputTensor t : tensors) {
       specs.add(new TensorSpec(t.name(), t.dtype(), t.shape()));
@@ -155,7 +155,7 @@ public final class ShardFileWriter {
     return SafetensorsHeader.plan(specs, metadata);
   }
 
-  private static Map<String, OutputTensor> byName(List<OutputTensor> tensors) {
+  static Map<String, OutputTensor> byName(List<OutputTensor> tensors) {
     Map<String, OutputTensor> byName = new HashMap<>();
     for (OutputTensor t : tensors) {
       byName.put(t.name(), t);

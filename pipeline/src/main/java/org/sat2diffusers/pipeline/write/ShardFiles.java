@@ -16,8 +16,9 @@ import org.sat2diffusers.transforms.records.OutputTensor;
 
 /**
  * Shard files where the path says: a local file is written by several threads at once (tensors at
- * their planned offsets, plain copies zero-copy) and synced to disk; other stores (s3://, hdfs://,
- * ...) get one stream through Beam's {@link FileSystems}.
+ * their planned offsets, plain copies zero-copy) and synced to disk; an S3 object is a multipart
+ * upload whose parts several threads send ({@link S3ShardUpload}); other stores (hdfs://, ...) get one
+ * stream through Beam's {@link FileSystems}.
  */
 public final class ShardFiles implements ShardWriter {
   /** Threads per local shard: the hashing (a digest per tensor) is what keeps a core busy. */
@@ -29,6 +30,9 @@ public final class ShardFiles implements ShardWriter {
     Path local = localPath(path);
     if (local != null) {
       return ShardFileWriter.writeLocal(local, tensors, metadata, opener, THREADS_PER_LOCAL_SHARD, digest);
+    }
+    if (path.startsWith("s3://") && S3ShardUpload.fits(tensors, metadata)) {
+      return S3ShardUpload.write(path, tensors, metadata, opener, digest);
     }
     try (WritableByteChannel channel = FileSystems.create(FileSystems.matchNewResource(path, false), MimeTypes.BINARY)) {
       return ShardFileWriter.write(path, tensors, metadata, opener, channel, digest);
