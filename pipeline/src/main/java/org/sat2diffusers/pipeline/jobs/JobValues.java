@@ -27,6 +27,7 @@ public final class JobValues {
   final List<String> sources = new ArrayList<>();
   final List<String> sourceRoots = new ArrayList<>();
   IterationSelection iterations;
+  String vae;
   String output;
   Double loraAlpha;
   LoraMode loraMode = LoraMode.MERGE;
@@ -112,7 +113,7 @@ public final class JobValues {
         new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
             unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest);
     return new JobRequest(sources.stream().map(resolve).toList(), sourceRoots.stream().map(resolve).toList(),
-        iterations, out, settings, maxDepth);
+        iterations, out, settings, maxDepth, vae == null ? null : resolve.apply(vae));
   }
 
   /** A file an option names cannot be used; the message is the cause's. */

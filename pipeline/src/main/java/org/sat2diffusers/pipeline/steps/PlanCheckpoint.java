@@ -11,6 +11,7 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.transforms.convert.CheckpointPlan;
 import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.convert.Provenance;
+import org.sat2diffusers.transforms.convert.SeparateVae;
 import org.sat2diffusers.transforms.parallel.ReplicaCheck;
 
 /**
@@ -30,8 +31,14 @@ public final class PlanCheckpoint {
     }
   }
 
-  /** The job's plan from its indexed files, given in the job's order (transformer ranks, then a VAE file). */
+  /**
+   * The job's plan from its indexed files, given in the job's order (transformer ranks, then a VAE file);
+   * a {@code --vae} file first checked to be a VAE joining a transformer.
+   */
   public static CheckpointPlan plan(CheckpointJob job, List<CheckpointIndex> files) throws IOException {
+    if (job.vae() != null) {
+      SeparateVae.check(job.source(), job.vae(), files);
+    }
     return CheckpointPlanner.plan(job.source(), files, job.settings(), Optional.ofNullable(job.runModelConfig()), provenance(job));
   }
 
