@@ -32,8 +32,9 @@ import picocli.CommandLine.ParseResult;
  */
 public final class JobOptions {
   public static final JobOption SOURCE = new JobOption("source", Kind.PATHS, "PATH",
-      "A SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released layout folder"
-          + " (transformer/ + vae/). Repeatable on the command line. Never modified: opened read-only.",
+      "A SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file (a whole checkpoint, or one"
+          + " component such as the released vae/3d-vae.pt), or released layout folder (transformer/ + vae/)."
+          + " Repeatable on the command line. Never modified: opened read-only.",
       "", (job, v) -> job.sources.addAll(v));
   public static final JobOption SOURCE_ROOT = new JobOption("source-root", Kind.PATHS, "DIR",
       "Convert every SAT run found below DIR. Repeatable on the command line; a manifest job gives source or"
