@@ -63,6 +63,7 @@ class ComponentFilesTest {
         "the VAE's config is the one the whole fine-tune's conversion writes");
     JsonNode report = TestData.json(out.resolve("conversion_report.json"));
     assertEquals("--model cogvideox-2b", report.path("model").path("reason").asText());
+    CliRun.run("verify", out).assertSucceeded();
   }
 
   @Test
@@ -119,6 +120,7 @@ class ComponentFilesTest {
     List<String> sources = new ArrayList<>();
     marker.path("sources").forEach(s -> sources.add(s.path("path").asText()));
     assertEquals(List.of(TRANSFORMER.toString(), VAE.toString()), sources, "both files are fingerprinted");
+    CliRun.run("verify", out).assertSucceeded();
 
     Path complete = work.resolve("transformer-and-vae-on-base");
     CliRun.run("convert", "--source", TRANSFORMER, "--vae", VAE, "--output", complete, "--base-pipeline", base)
