@@ -24,9 +24,9 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
  *       {@code --source-root}, or for a {@code --source} the run folder's name.
  * </ul>
  * A file given with {@code --vae} joins every checkpoint, after its own files (as the released
- * layout's {@code vae/} file does). An iteration folder or .pt file given as a source is one checkpoint: {@code --iterations} does not
- * apply to it (a warning says so when the option was given). Every source is looked at before
- * anything is reported, so one error lists every problem.
+ * layout's {@code vae/} file does). An iteration folder or .pt file given as a source is one
+ * checkpoint: {@code --iterations} does not apply to it (a warning says so when the option was
+ * given). Every source is looked at before anything is reported, so one error lists every problem.
  */
 public final class JobExpander {
   private static final Logger LOG = Logger.getLogger("sat2diffusers");

@@ -15,9 +15,9 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
  * Refuses, before anything is written, a run whose outputs would overlap its inputs: an output
  * folder or {@code --plan-json} that is a source, lies inside a source tree or holds one. Source
  * trees: the source given, each checkpoint's iteration folder and its SAT run folder (the folder
- * above, when it holds {@code latest} or {@code model_config.json}), a {@code --vae} file, the base pipeline. Paths are
- * compared in their real form ({@link RealPaths}: links, {@code ..} and letter case resolved),
- * across all jobs of the run, so a job's output may not be another job's source either.
+ * above, when it holds {@code latest} or {@code model_config.json}), a {@code --vae} file, the base
+ * pipeline. Paths are compared in their real form ({@link RealPaths}: links, {@code ..} and letter
+ * case resolved), across all jobs of the run, so a job's output may not be another job's source either.
  */
 public final class OutputOverlap {
   private static final Pattern RANK_FILE = Pattern.compile("(mp|z3)_rank_\\d+_model_states\\.pt");
