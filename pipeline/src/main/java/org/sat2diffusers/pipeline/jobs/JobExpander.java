@@ -14,6 +14,7 @@ import org.sat2diffusers.io.sat.SatRun;
 import org.sat2diffusers.io.trainer.TrainerLayout;
 import org.sat2diffusers.io.trainer.TrainerRun;
 import org.sat2diffusers.transforms.convert.Weights;
+import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 
 /**
@@ -25,9 +26,10 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
  *   <li>otherwise {@code OUT/<run>/<iteration>}, where {@code <run>} is the run's path below its
  *       {@code --source-root}, or for a {@code --source} the run folder's name.
  * </ul>
- * An iteration folder or .pt file given as a source is one checkpoint: {@code --iterations} does not
- * apply to it (a warning says so when the option was given). Every source is looked at before
- * anything is reported, so one error lists every problem.
+ * A file given with {@code --vae} joins every checkpoint, after its own files (as the released
+ * layout's {@code vae/} file does). An iteration folder or .pt file given as a source is one
+ * checkpoint: {@code --iterations} does not apply to it (a warning says so when the option was
+ * given). Every source is looked at before anything is reported, so one error lists every problem.
  */
 public final class JobExpander {
   private static final Logger LOG = Logger.getLogger("sat2diffusers");
@@ -95,6 +97,9 @@ public final class JobExpander {
         }
       });
     }
+    if (request.vae() != null) {
+      collect(() -> separateVaeProblems(request.vae(), found), problems, problems);
+    }
     if (!problems.isEmpty()) {
       throw new InvalidJobsException("cannot expand the jobs", problems);
     }
@@ -127,8 +132,9 @@ public final class JobExpander {
       }
       SatCheckpoint c = f.checkpoint();
       String runFolder = SatLayout.runFolder(c);
-      jobs.add(new CheckpointJob(outputDir, c.source(), c.iteration(), c.files(), outputDir, request.settings(),
-          runFolder, modelConfigs.get(runFolder).orElse(null)).withRecipeFolders(c.recipeFolders()));
+      CheckpointJob job = new CheckpointJob(outputDir, c.source(), c.iteration(), c.files(), outputDir, request.settings(),
+          runFolder, modelConfigs.get(runFolder).orElse(null)).withRecipeFolders(c.recipeFolders());
+      jobs.add(request.vae() == null ? job : job.withVae(request.vae()));
     }
     return jobs;
   }
@@ -153,6 +159,15 @@ public final class JobExpander {
       return List.of(new Found(SatLayout.runName(checkpoint), checkpoint));
     }
     return fromRun(run.get(), run.get().name(), request);
+  }
+
+  /** What keeps {@code --vae} from joining the checkpoints found: a missing file, or one of their own files. */
+  private static List<String> separateVaeProblems(String vae, List<Found> found) throws IOException {
+    if (!StorageFiles.exists(vae)) {
+      return List.of("--vae " + vae + " does not exist");
+    }
+    return found.stream().filter(f -> f.checkpoint().files().contains(vae))
+        .map(f -> "--vae " + vae + " is a file of the checkpoint " + f.checkpoint().source() + " itself").toList();
   }
 
   private static void warnIterationsIgnored(String source, SatCheckpoint checkpoint, JobRequest request) {

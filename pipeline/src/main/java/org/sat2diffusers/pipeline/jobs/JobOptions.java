@@ -33,14 +33,20 @@ import picocli.CommandLine.ParseResult;
  */
 public final class JobOptions {
   public static final JobOption SOURCE = new JobOption("source", Kind.PATHS, "PATH",
-      "A SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file, or released layout folder"
-          + " (transformer/ + vae/); or a Diffusers-based trainer's checkpoint-<step> folder, or its output folder"
-          + " holding them. Repeatable on the command line. Never modified: opened read-only.",
+      "A SAT run folder (its 'latest' picks the iteration), iteration folder, .pt file (a whole checkpoint, or one"
+          + " component such as the released vae/3d-vae.pt), or released layout folder (transformer/ + vae/); or a"
+          + " Diffusers-based trainer's checkpoint-<step> folder, or its output folder holding them. Repeatable on the"
+          + " command line. Never modified: opened read-only.",
       "", (job, v) -> job.sources.addAll(v));
   public static final JobOption SOURCE_ROOT = new JobOption("source-root", Kind.PATHS, "DIR",
       "Convert every SAT run and every trainer output folder (with checkpoint-<step> folders) found below DIR."
           + " Repeatable on the command line; a manifest job gives source or source_root.",
       "", (job, v) -> job.sourceRoots.addAll(v));
+  public static final JobOption VAE = new JobOption("vae", Kind.PATH, "FILE.pt",
+      "A VAE checkpoint of its own (the released vae/3d-vae.pt: encoder.*, decoder.*; or first_stage_model.* keys),"
+          + " converted with the transformer of each source checkpoint into one pipeline folder. The source must hold"
+          + " a transformer and no VAE; never modified.",
+      "", single((job, v) -> job.vae = v));
   public static final JobOption ITERATIONS = new JobOption("iterations", Kind.LIST, "ITERATION",
       "Which iterations of each run: latest, all, or a list of iteration folder names (-ema iterations are distinct; an iteration folder or"
           + " .pt file is one checkpoint whatever this says). For a trainer's output folder, its steps: latest is the"
@@ -126,7 +132,7 @@ public final class JobOptions {
 
   /** Every option, in the order help and the docs list them. */
   public static final List<JobOption> ALL = List.of(
-      SOURCE, SOURCE_ROOT, OUTPUT, ITERATIONS, LORA_ALPHA, DTYPE, VAE_DTYPE, MODEL, SAT_CONFIG, MAX_SHARD_SIZE,
+      SOURCE, SOURCE_ROOT, VAE, OUTPUT, ITERATIONS, LORA_ALPHA, DTYPE, VAE_DTYPE, MODEL, SAT_CONFIG, MAX_SHARD_SIZE,
       COMPONENTS, MAX_DEPTH, LORA_MODE, LORA_FOLD_SCALE, UNKNOWN_KEYS, BASE_PIPELINE, LINK, DIGEST, CHECK_FINITE,
       FAIL_ON_NONFINITE, WEIGHTS);
 

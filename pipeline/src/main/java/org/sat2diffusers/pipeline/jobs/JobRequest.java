@@ -14,6 +14,7 @@ import org.sat2diffusers.transforms.convert.ConversionSettings;
  * @param output the output folder (absolute, or a URI)
  * @param settings the conversion options every checkpoint of the request gets
  * @param maxDepth how many folder levels below each source root are searched
+ * @param vae the file given with {@code --vae}, converted with each checkpoint's transformer, or null
  */
 public record JobRequest(
     List<String> sources,
@@ -21,16 +22,17 @@ public record JobRequest(
     IterationSelection iterations,
     String output,
     ConversionSettings settings,
-    int maxDepth) {
+    int maxDepth,
+    String vae) {
   public JobRequest {
     sources = List.copyOf(sources);
     sourceRoots = List.copyOf(sourceRoots);
   }
 
-  /** A request searching source roots to the default depth. */
+  /** A request searching source roots to the default depth, without a separate VAE. */
   public JobRequest(List<String> sources, List<String> sourceRoots, IterationSelection iterations, String output,
       ConversionSettings settings) {
-    this(sources, sourceRoots, iterations, output, settings, TreeListing.DEFAULT_MAX_DEPTH);
+    this(sources, sourceRoots, iterations, output, settings, TreeListing.DEFAULT_MAX_DEPTH, null);
   }
 
   /** The iterations to take from each run: those given, else {@code latest}. */

@@ -28,6 +28,7 @@ public final class JobValues {
   final List<String> sources = new ArrayList<>();
   final List<String> sourceRoots = new ArrayList<>();
   IterationSelection iterations;
+  String vae;
   String output;
   Double loraAlpha;
   LoraMode loraMode = LoraMode.MERGE;
@@ -124,7 +125,7 @@ public final class JobValues {
         new ConversionSettings(loraAlpha, dtype, vaeDtype, maxShardBytes, model, satConfigYaml, components,
             unknownKeys, base, loraMode, loraFoldScale, checkFinite, failOnNonfinite, digest, weights);
     return new JobRequest(sources.stream().map(resolve).toList(), sourceRoots.stream().map(resolve).toList(),
-        iterations, out, settings, maxDepth);
+        iterations, out, settings, maxDepth, vae == null ? null : resolve.apply(vae));
   }
 
   /** A file an option names cannot be used; the message is the cause's. */

@@ -23,11 +23,12 @@ import org.sat2diffusers.transforms.convert.ConversionSettings;
  * @param source the path the user gave, for messages and the report
  * @param iteration the checkpoint's iteration
  * @param files every file the checkpoint is read from (transformer rank files or a partitioned save's
- *     files, then a separate VAE file if any)
+ *     files, then a separate VAE file if any: the released layout's, or {@code vae})
  * @param outputDir the Diffusers folder to produce
  * @param settings the conversion options
  * @param runFolder the folder of the checkpoint's run, where SAT saves {@code model_config.json}
  * @param runModelConfig the text of the run's {@code model_config.json}, or null when it has none
+ * @param vae the file given with {@code --vae} (the last of {@code files}), or null
  * @param fingerprints the files' fingerprints when the run started (recorded in the commit marker)
  * @param baseFingerprints the fingerprints of the base pipeline's files when the run started (empty
  *     without one)
@@ -42,6 +43,7 @@ public record CheckpointJob(
     ConversionSettings settings,
     String runFolder,
     String runModelConfig,
+    String vae,
     List<FileFingerprint> fingerprints,
     List<FileFingerprint> baseFingerprints,
     List<RecipeFolder> recipeFolders) {
@@ -75,6 +77,7 @@ public record CheckpointJob(
           .name("settings").type(ConversionSettingsAvro.SCHEMA).noDefault()
           .requiredString("runFolder")
           .optionalString("runModelConfig")
+          .optionalString("vae")
           .name("fingerprints").type().array().items(FINGERPRINT).noDefault()
           .name("baseFingerprints").type().array().items(FINGERPRINT).noDefault()
           .name("recipeFolders").type().array().items(RECIPE_FOLDER).noDefault()
@@ -90,18 +93,27 @@ public record CheckpointJob(
   /** A job of torch files whose files have not been fingerprinted yet. */
   public CheckpointJob(String id, String source, String iteration, List<String> files, String outputDir,
       ConversionSettings settings, String runFolder, String runModelConfig) {
-    this(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, List.of(), List.of(), List.of());
+    this(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, null, List.of(), List.of(),
+        List.of());
   }
 
   public CheckpointJob withFingerprints(List<FileFingerprint> sources, List<FileFingerprint> base) {
-    return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, sources,
+    return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, vae, sources,
         base, recipeFolders);
   }
 
   /** This job with some of its files read as recipes. */
   public CheckpointJob withRecipeFolders(List<RecipeFolder> folders) {
-    return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig,
+    return new CheckpointJob(id, source, iteration, files, outputDir, settings, runFolder, runModelConfig, vae,
         fingerprints, baseFingerprints, folders);
+  }
+
+  /** This job with a VAE file of its own ({@code --vae}) converted into the same folder, after the checkpoint's files. */
+  public CheckpointJob withVae(String file) {
+    List<String> all = new ArrayList<>(files);
+    all.add(file);
+    return new CheckpointJob(id, source, iteration, all, outputDir, settings, runFolder, runModelConfig, file,
+        fingerprints, baseFingerprints, recipeFolders);
   }
 
   /**
@@ -145,6 +157,7 @@ public record CheckpointJob(
     r.put("settings", ConversionSettingsAvro.toAvro(j.settings()));
     r.put("runFolder", j.runFolder());
     r.put("runModelConfig", j.runModelConfig());
+    r.put("vae", j.vae());
     r.put("fingerprints", toAvro(j.fingerprints()));
     r.put("baseFingerprints", toAvro(j.baseFingerprints()));
     List<GenericRecord> folders = new ArrayList<>();
@@ -168,6 +181,7 @@ public record CheckpointJob(
         ConversionSettingsAvro.fromAvro((GenericRecord) r.get("settings")),
         string(r, "runFolder"),
         string(r, "runModelConfig"),
+        string(r, "vae"),
         fingerprints(AvroFields.records(r, "fingerprints")),
         fingerprints(AvroFields.records(r, "baseFingerprints")),
         AvroFields.records(r, "recipeFolders").stream()

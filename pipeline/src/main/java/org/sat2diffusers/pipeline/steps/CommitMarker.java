@@ -54,13 +54,17 @@ public final class CommitMarker {
   }
 
   /**
-   * Everything the folder's bytes and report depend on: the converter, the source files, the run's
-   * model_config.json, the options (the SAT config and the base pipeline by content).
+   * Everything the folder's bytes and report depend on: the converter, the source files (with a
+   * {@code --vae} file), the run's model_config.json, the options (the SAT config and the base pipeline
+   * by content).
    */
   private static Map<String, Object> identity(CheckpointJob job) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("converter_version", Version.current());
     m.put("sources", fingerprints(job.fingerprints()));
+    if (job.vae() != null) { // its fingerprint is among the sources; the role is not
+      m.put("vae", job.vae());
+    }
     m.put("run_model_config_sha256", job.runModelConfig() == null ? "" : sha256(job.runModelConfig()));
     m.put("options", options(job.settings()));
     if (job.settings().basePipeline() != null) {

@@ -19,6 +19,7 @@ import org.sat2diffusers.transforms.convert.CheckpointPlanner;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 import org.sat2diffusers.transforms.convert.Provenance;
 import org.sat2diffusers.transforms.convert.Weights;
+import org.sat2diffusers.transforms.convert.SeparateVae;
 import org.sat2diffusers.transforms.parallel.ReplicaCheck;
 import org.sat2diffusers.transforms.records.SourcePart;
 
@@ -72,8 +73,14 @@ public final class PlanCheckpoint {
     return SourcePart.recipes(folder.folder(), recipes);
   }
 
-  /** The job's plan from its parts, given in the job's order ({@link CheckpointJob#partPaths}). */
+  /**
+   * The job's plan from its parts, given in the job's order ({@link CheckpointJob#partPaths}); a
+   * {@code --vae} file first checked to be a VAE joining a transformer.
+   */
   public static CheckpointPlan plan(CheckpointJob job, List<SourcePart> parts) throws IOException {
+    if (job.vae() != null) {
+      SeparateVae.check(job.source(), job.vae(), parts);
+    }
     return CheckpointPlanner.plan(job.source(), parts, job.settings(), Optional.ofNullable(job.runModelConfig()), provenance(job));
   }
 

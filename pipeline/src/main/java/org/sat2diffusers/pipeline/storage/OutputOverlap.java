@@ -16,8 +16,8 @@ import org.sat2diffusers.pipeline.records.CheckpointJob;
  * Refuses, before anything is written, a run whose outputs would overlap its inputs: an output
  * folder or {@code --plan-json} that is a source, lies inside a source tree or holds one. Source
  * trees: the source given, each checkpoint's iteration folder and its SAT run folder (the folder
- * above, when it holds {@code latest} or {@code model_config.json}), and the other inputs (every
- * job's SAT config and base pipeline, the manifest). Paths are compared in their real form
+ * above, when it holds {@code latest} or {@code model_config.json}), a {@code --vae} file, and the other
+ * inputs (every job's SAT config and base pipeline, the manifest). Paths are compared in their real form
  * ({@link RealPaths}: links, {@code ..} and letter case resolved), across all jobs of the run, so a
  * job's output may not be another job's source or SAT config either.
  */
@@ -45,6 +45,9 @@ public final class OutputOverlap {
     List<Place> sources = new ArrayList<>();
     for (CheckpointJob job : jobs) {
       sources.add(place(job.source(), "source"));
+      if (job.vae() != null) {
+        sources.add(place(job.vae(), "--vae"));
+      }
       for (String file : job.files()) {
         sources.add(place(file, "checkpoint file"));
         String folder = parent(file);

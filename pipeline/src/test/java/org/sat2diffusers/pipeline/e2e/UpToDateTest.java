@@ -84,6 +84,8 @@ class UpToDateTest {
     BASE_PIPELINE_FOLDER(JobOptions.BASE_PIPELINE, c -> c.options.put("--base-pipeline",
         c.copy(c.dir.resolve("base"), c.dir.resolve("other-base")))),
     LINK(JobOptions.LINK, c -> c.options.put("--link", null)),
+    VAE(JobOptions.VAE, c -> c.options.put("--vae",
+        c.copy(TestPaths.testdata().resolve("training/components/3d-vae.pt"), c.dir.resolve("3d-vae.pt")))),
     DIGEST(JobOptions.DIGEST, c -> c.options.put("--digest", "sha256")),
     CHECK_FINITE(JobOptions.CHECK_FINITE, c -> c.options.remove("--check-finite")),
     FAIL_ON_NONFINITE(JobOptions.FAIL_ON_NONFINITE, c -> c.options.put("--fail-on-nonfinite", null)),

@@ -61,6 +61,32 @@ class JobExpanderTest {
     assertTrue(jobs.stream().allMatch(j -> j.settings() == SETTINGS));
   }
 
+  /** --vae joins every checkpoint after its own files, and is named as the job's VAE. */
+  @Test
+  void aSeparateVaeJoinsEveryCheckpoint() throws IOException {
+    String vae = TestPaths.testdata().resolve("training/components/3d-vae.pt").toString();
+    List<CheckpointJob> jobs = JobExpander.expand(new JobRequest(List.of(sat("cogvideox-5b-lora"),
+        sat("cogvideox-2b-sft/500/mp_rank_00_model_states.pt")), List.of(), null, OUT, SETTINGS, 16, vae));
+
+    assertEquals(List.of(List.of(sat("cogvideox-5b-lora/200/mp_rank_00_model_states.pt"), vae),
+        List.of(sat("cogvideox-2b-sft/500/mp_rank_00_model_states.pt"), vae)), jobs.stream().map(CheckpointJob::files).toList());
+    assertTrue(jobs.stream().allMatch(j -> vae.equals(j.vae())), jobs.toString());
+  }
+
+  @Test
+  void aMissingSeparateVaeOrOneOfTheCheckpointsOwnFilesIsRefused() {
+    String missing = TestPaths.testdata().resolve("training/components/missing.pt").toString();
+    InvalidJobsException e = assertThrows(InvalidJobsException.class, () -> JobExpander.expand(new JobRequest(
+        List.of(sat("cogvideox-5b-lora")), List.of(), null, OUT, SETTINGS, 16, missing)));
+    assertEquals(List.of("--vae " + missing + " does not exist"), e.problems());
+
+    String releasedVae = sat("cogvideox-5b-i2v-release/vae/3d-vae.pt");
+    InvalidJobsException own = assertThrows(InvalidJobsException.class, () -> JobExpander.expand(new JobRequest(
+        List.of(sat("cogvideox-5b-i2v-release")), List.of(), null, OUT, SETTINGS, 16, releasedVae)));
+    assertEquals(List.of("--vae " + releasedVae + " is a file of the checkpoint " + sat("cogvideox-5b-i2v-release")
+        + " itself"), own.problems());
+  }
+
   @Test
   void latestIsTheDefault() throws IOException {
     List<CheckpointJob> jobs = JobExpander.expand(request(List.of(), List.of(SAT.toString()), null));

@@ -97,7 +97,7 @@ class JobManifestTest {
 
     List<String> expectedStarts = List.of(
         "line 3, dtype: unknown dtype 'bf17' (expected keep, bf16, fp16, fp32)",
-        "line 4: unknown field 'lora-alpha' (expected source, source_root, output, iterations, lora_alpha, dtype,",
+        "line 4: unknown field 'lora-alpha' (expected source, source_root, vae, output, iterations, lora_alpha, dtype,",
         "line 5, lora_alpha: expected a number, got 'high'",
         "line 6, model: unknown model 'cogvideox-7b' (expected auto|cogvideox-2b|",
         "line 7, components: unknown component 'unet'",

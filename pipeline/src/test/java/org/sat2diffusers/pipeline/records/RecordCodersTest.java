@@ -91,6 +91,7 @@ class RecordCodersTest {
     CheckpointJob job = new CheckpointJob("/out/run/200", "/runs/run", "200",
         List.of("/runs/run/200/mp_rank_00_model_states.pt", "/runs/run/200/mp_rank_01_model_states.pt"),
         "/out/run/200", settings, "/runs/run", "{\"variant\": \"cogvideox-5b\"}")
+        .withVae("/runs/vae/3d-vae.pt")
         .withFingerprints(List.of(new FileFingerprint("/runs/run/200/mp_rank_00_model_states.pt", 10, 20, null),
                 new FileFingerprint("/runs/run/200/mp_rank_01_model_states.pt", 11, 21, "etag")),
             List.of(new FileFingerprint("s3://b/base/model_index.json", 1, 2, "e")))

@@ -19,10 +19,15 @@ final class Fixtures {
 
   /**
    * Every fixture run below testdata/sat, every iteration, in one run (issue 4's acceptance): five
-   * checkpoints of four families, full fine-tune, LoRA, released layout, with and without T5.
+   * checkpoints of four families, full fine-tune, LoRA, released layout, with and without T5; and a
+   * transformer file with a VAE file of its own ({@code --vae}, issue 15).
    */
   static List<Case> cases() {
-    return List.of(new Case("all-fixture-runs", List.of("--source-root", TestPaths.sat().toString(), "--iterations", "all")));
+    Path components = TestPaths.testdata().resolve("training/components");
+    return List.of(
+        new Case("all-fixture-runs", List.of("--source-root", TestPaths.sat().toString(), "--iterations", "all")),
+        new Case("transformer-and-separate-vae", List.of("--source", components.resolve("transformer.pt").toString(),
+            "--vae", components.resolve("3d-vae.pt").toString())));
   }
 
   /**

@@ -88,7 +88,7 @@ public final class CheckpointPlanner {
     Resolved resolved = resolveSettings(settings, runModelConfig, warnings);
     RankedSources ranks = mergeRanks(source, parts);
     TensorMapping mapping = routeAndMap(source, ranks.tensors(), resolved.loraAlpha(), settings);
-    Detection detection = detectModel(source, mapping, resolved);
+    Detection detection = detectModel(source, mapping, resolved, settings);
     mapping = dropSincosTable(mapping, detection.family());
     mapping = selectComponents(source, mapping, settings);
     Configured configured = inferConfigs(source, mapping, detection.family(), resolved.sat(), settings, warnings);
@@ -165,12 +165,26 @@ public final class CheckpointPlanner {
     return mapping;
   }
 
-  /** The family: --model, else the --sat-config, else the run's model_config.json, else the tensors. */
-  private static Detection detectModel(String source, TensorMapping mapping, Resolved resolved) {
+  /**
+   * The family: --model, else the --sat-config, else the run's model_config.json, else the tensors. A
+   * checkpoint without a transformer (a VAE file on its own) has no tensors that tell, and is an error
+   * when --components asks for its transformer.
+   */
+  private static Detection detectModel(
+      String source, TensorMapping mapping, Resolved resolved, ConversionSettings settings) {
+    // a checkpoint of nothing at all keeps the transformer's message: that is what it lacks first
+    boolean fromTransformer = !mapping.outputs(Component.TRANSFORMER).isEmpty() || mapping.components().isEmpty();
+    if (!fromTransformer && settings.components().contains(Component.TRANSFORMER)) {
+      throw new IllegalArgumentException(source + ": --components " + names(settings.components())
+          + " asks for a transformer, but the checkpoint holds none (it holds " + names(mapping.components()) + ")");
+    }
     Detection detection;
     try {
-      detection = ModelDetector.detect(shapes(mapping.outputs(Component.TRANSFORMER)),
-          resolved.requested().or(resolved::runVariant), resolved.sat());
+      detection = fromTransformer
+          ? ModelDetector.detect(shapes(mapping.outputs(Component.TRANSFORMER)),
+              resolved.requested().or(resolved::runVariant), resolved.sat())
+          : ModelDetector.detectWithoutTransformer(resolved.requested().or(resolved::runVariant), resolved.sat(),
+              "only " + names(mapping.components()));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
@@ -302,7 +316,9 @@ public final class CheckpointPlanner {
     List<String> fromBase = List.of();
     if (settings.basePipeline() != null) {
       fromBase = completeFromBase(source, settings.basePipeline(), family, sat, mapping.components(), folders, smallFiles);
-    } else if (!settings.isPartial()) { // with --components, the pipeline-level files come from the base model
+    } else if (!settings.isPartial() && mapping.components().contains(Component.TRANSFORMER)) {
+      // with --components, or without the transformer (a VAE file on its own), the pipeline-level files
+      // are the base model's
       Set<Component> present = EnumSet.noneOf(Component.class);
       present.addAll(mapping.components());
       folders.add(ModelIndex.SCHEDULER);

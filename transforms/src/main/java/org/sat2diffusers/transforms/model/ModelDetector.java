@@ -41,6 +41,27 @@ public final class ModelDetector {
     return e.decide();
   }
 
+  /**
+   * The family of a checkpoint that holds no transformer (a VAE on its own, as the released
+   * {@code 3d-vae.pt}): only {@code --model} or the SAT YAML can name it, since every CogVideoX VAE
+   * has the same tensors while its config does not (scaling_factor, invert_scale_latents).
+   *
+   * @param holds what the checkpoint holds, for the message ({@code "only a vae"})
+   * @throws UndecidableModelException when neither names a family
+   */
+  public static Detection detectWithoutTransformer(
+      Optional<ModelFamily> requested, Optional<SatTrainingConfig> sat, String holds) {
+    if (requested.isPresent()) {
+      return new Detection(requested.get(), "--model " + requested.get().cliName());
+    }
+    Optional<ModelFamily> fromSat = sat.flatMap(ModelDetector::familyOf);
+    if (fromSat.isPresent()) {
+      return new Detection(fromSat.get(), "SAT config: " + describe(sat.get()) + " means " + fromSat.get().displayName());
+    }
+    throw new UndecidableModelException("no transformer, " + holds + " (a VAE's tensors are the same in every"
+        + " CogVideoX family, its config's scaling_factor is not)");
+  }
+
   /** The family a SAT YAML describes, when its position mixin or patch size tells. */
   static Optional<ModelFamily> familyOf(SatTrainingConfig sat) {
     if (sat.patchSizeT().isPresent()) {
