@@ -65,8 +65,8 @@ class ComponentFilesTest {
 
   @Test
   void aTransformerWithASeparateVaeIsOnePipeline() {
-    List<CheckpointIndex> files = indexes(TRANSFORMER, VAE);
-    SeparateVae.check(TRANSFORMER, path(VAE), SourcePart.torchFiles(files));
+    List<SourcePart> files = indexes(TRANSFORMER, VAE);
+    SeparateVae.check(TRANSFORMER, path(VAE), files);
     CheckpointPlan plan = CheckpointPlanner.plan(TRANSFORMER, files, ConversionSettings.defaults(), Optional.empty());
 
     assertEquals(List.of(Component.TRANSFORMER, Component.VAE), plan.mapping().components());
@@ -75,15 +75,15 @@ class ComponentFilesTest {
 
   @Test
   void aVaeFileHoldingATransformerIsRefused() {
-    List<CheckpointIndex> files = indexes(TRANSFORMER, SFT);
+    List<SourcePart> files = indexes(TRANSFORMER, SFT);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SeparateVae.check(TRANSFORMER, path(SFT), SourcePart.torchFiles(files)));
+        () -> SeparateVae.check(TRANSFORMER, path(SFT), files));
 
     assertTrue(e.getMessage().startsWith("--vae " + path(SFT) + " holds more than a VAE: "), e.getMessage());
     assertTrue(e.getMessage().contains("(transformer)"), e.getMessage());
 
     IllegalArgumentException noVae = assertThrows(IllegalArgumentException.class,
-        () -> SeparateVae.check(VAE, path(TRANSFORMER), SourcePart.torchFiles(indexes(VAE, TRANSFORMER))));
+        () -> SeparateVae.check(VAE, path(TRANSFORMER), indexes(VAE, TRANSFORMER)));
     assertTrue(noVae.getMessage().startsWith("--vae " + path(TRANSFORMER) + " holds no VAE: 53 of its tensors are"
         + " not a VAE's, e.g. 'model.diffusion_model."), noVae.getMessage());
   }
@@ -91,12 +91,12 @@ class ComponentFilesTest {
   @Test
   void aSourceWithoutATransformerOrWithAVaeOfItsOwnIsRefused() {
     IllegalArgumentException vaeAsSource = assertThrows(IllegalArgumentException.class,
-        () -> SeparateVae.check(VAE, path(RELEASED_VAE), SourcePart.torchFiles(indexes(VAE, RELEASED_VAE))));
+        () -> SeparateVae.check(VAE, path(RELEASED_VAE), indexes(VAE, RELEASED_VAE)));
     assertEquals(VAE + " holds no transformer (only vae): --vae " + path(RELEASED_VAE) + " is converted with the"
         + " transformer of the source, so the source must be a transformer checkpoint", vaeAsSource.getMessage());
 
     IllegalArgumentException twoVaes = assertThrows(IllegalArgumentException.class,
-        () -> SeparateVae.check(SFT, path(VAE), SourcePart.torchFiles(indexes(SFT, VAE))));
+        () -> SeparateVae.check(SFT, path(VAE), indexes(SFT, VAE)));
     assertTrue(twoVaes.getMessage().startsWith(SFT + " holds a VAE of its own"), twoVaes.getMessage());
   }
 
@@ -108,11 +108,11 @@ class ComponentFilesTest {
     return Fixtures.testdata().resolve(relative).toString();
   }
 
-  private static List<CheckpointIndex> indexes(String... relative) {
-    List<CheckpointIndex> out = new ArrayList<>();
+  private static List<SourcePart> indexes(String... relative) {
+    List<SourcePart> out = new ArrayList<>();
     for (String f : relative) {
       try (RandomAccessInput in = RandomAccessInputs.open(path(f))) {
-        out.add(new TorchCheckpointReader().index(in));
+        out.add(SourcePart.torchFile(new TorchCheckpointReader().index(in)));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
