@@ -159,7 +159,8 @@ class JobManifestTest {
     assertEquals("line 4, source: " + TestPaths.sat("cogvideox-2b-sft")
         + " has no iteration 200, 900; iterations present: 500, 1000", problems.get(1));
     assertEquals("line 7, source_root: no SAT run below " + dir.resolve("nothing-here")
-        + " (expected folders with 'latest', or with <iteration>/mp_rank_00_model_states.pt)", problems.get(2));
+        + " (expected folders with 'latest', or with <iteration>/mp_rank_00_model_states.pt)"
+        + " and no trainer output (folders with checkpoint-<step>/)", problems.get(2));
   }
 
   @Test
