@@ -226,6 +226,11 @@ abstract class LockStore {
             || cause instanceof org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException) {
           return false; // exists, or another create of it is under way (in this process: same HDFS client)
         }
+        if (cause instanceof FileNotFoundException) {
+          // moved aside while it was being closed, by a run taking over the stale lock this one replaced:
+          // that run gives it back; who holds it is what the caller reads next
+          return false;
+        }
         throw e;
       } catch (org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException e) {
         return false;
