@@ -64,6 +64,13 @@ class TrainerCheckpointConversionTest {
   }
 
   @Test
+  void ddpStepSavedAsPytorchModelBinConvertsTheSame() throws IOException {
+    Path out = convert(TRAINING.resolve("trainer/cogvideox-t2v-sft-ddp-bin/checkpoint-3"));
+    assertMatches(out, EXPECTED.resolve("trainer/cogvideox-t2v-sft-ddp/checkpoint-3.model.json"), "module.");
+    CliRun.run("verify", out).assertSucceeded();
+  }
+
+  @Test
   void cogKitDcpFolderConvertsItsModelTensors() throws IOException {
     Path out = convert(TRAINING.resolve("dcp/cogkit-t2v-sft/checkpoint-3"));
     assertMatches(out, EXPECTED.resolve("dcp/cogkit-t2v-sft/checkpoint-3.json"), "app.model.");
