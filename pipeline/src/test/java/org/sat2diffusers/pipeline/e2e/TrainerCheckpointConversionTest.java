@@ -129,6 +129,21 @@ class TrainerCheckpointConversionTest {
   }
 
   @Test
+  void dryRunPlansATrainerCheckpointAndWritesNothing() throws IOException {
+    for (String fixture : List.of("dcp/cogkit-t2v-sft/checkpoint-3", "trainer/cogvideox-t2v-sft-zero2/checkpoint-4")) {
+      Path out = work.resolve("dry");
+      Path plan = work.resolve("plan.json");
+      CliRun run = CliRun.run("convert", "--source", TRAINING.resolve(fixture), "--output", out, "--model", "cogvideox-2b",
+          "--weights", fixture.startsWith("dcp") ? "module" : "fp32-master", "--dry-run", "--plan-json", plan)
+          .assertSucceeded().assertNoStackTrace();
+      assertFalse(Files.exists(out), fixture + ": a dry run writes nothing");
+      String json = Files.readString(plan);
+      assertTrue(json.contains("transformer_blocks.1.ff.net.2.weight"), fixture + ": " + json);
+      assertTrue(json.contains("diffusion_pytorch_model.safetensors"), fixture + ": " + run.out());
+    }
+  }
+
+  @Test
   void inspectListsATrainerCheckpointsTensors() {
     CliRun dcp = CliRun.run("inspect", TRAINING.resolve("dcp/cogkit-t2v-sft/checkpoint-3")).assertSucceeded();
     assertTrue(dcp.out().contains("key names: diffusers_transformer"), dcp.out());
