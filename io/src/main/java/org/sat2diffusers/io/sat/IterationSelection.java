@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Which iterations of a run to convert: {@code latest} (the default), {@code all}, or a list such as
@@ -108,7 +109,7 @@ public final class IterationSelection {
     }
     if (!missing.isEmpty()) {
       throw new SatLayoutException(folder + " has no checkpoint for step " + String.join(", ", missing)
-          + "; steps present: " + steps.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")));
+          + "; steps present: " + steps.stream().map(String::valueOf).collect(Collectors.joining(", ")));
     }
     return chosen;
   }

@@ -1,6 +1,7 @@
 package org.sat2diffusers.io.trainer;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -25,7 +26,7 @@ public record TrainerRun(String path, String relativePath, Map<Long, String> ste
   /** The checkpoints {@code selection} names, by step. */
   public List<SatCheckpoint> checkpoints(IterationSelection selection) throws IOException {
     List<Long> chosen = selection.selectSteps(path, List.copyOf(steps.keySet()));
-    List<SatCheckpoint> checkpoints = new java.util.ArrayList<>();
+    List<SatCheckpoint> checkpoints = new ArrayList<>();
     for (long step : chosen) {
       checkpoints.add(TrainerLayout.of(path, TrainerCheckpoint.recognize(steps.get(step))));
     }

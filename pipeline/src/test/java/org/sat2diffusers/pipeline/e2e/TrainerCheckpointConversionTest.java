@@ -64,6 +64,13 @@ class TrainerCheckpointConversionTest {
   }
 
   @Test
+  void ddpStepSavedAsPytorchModelBinConvertsTheSame() throws IOException {
+    Path out = convert(TRAINING.resolve("trainer/cogvideox-t2v-sft-ddp-bin/checkpoint-3"));
+    assertMatches(out, EXPECTED.resolve("trainer/cogvideox-t2v-sft-ddp/checkpoint-3.model.json"), "module.");
+    CliRun.run("verify", out).assertSucceeded();
+  }
+
+  @Test
   void cogKitDcpFolderConvertsItsModelTensors() throws IOException {
     Path out = convert(TRAINING.resolve("dcp/cogkit-t2v-sft/checkpoint-3"));
     assertMatches(out, EXPECTED.resolve("dcp/cogkit-t2v-sft/checkpoint-3.json"), "app.model.");
@@ -119,6 +126,21 @@ class TrainerCheckpointConversionTest {
     assertEquals(ExitCodes.INVALID_INPUT, missing.exitCode(), missing.err());
     assertTrue(missing.err().contains("has no checkpoint for step 3; steps present: 2, 4"), missing.err());
     assertFalse(Files.exists(work.resolve("none")));
+  }
+
+  @Test
+  void dryRunPlansATrainerCheckpointAndWritesNothing() throws IOException {
+    for (String fixture : List.of("dcp/cogkit-t2v-sft/checkpoint-3", "trainer/cogvideox-t2v-sft-zero2/checkpoint-4")) {
+      Path out = work.resolve("dry");
+      Path plan = work.resolve("plan.json");
+      CliRun run = CliRun.run("convert", "--source", TRAINING.resolve(fixture), "--output", out, "--model", "cogvideox-2b",
+          "--weights", fixture.startsWith("dcp") ? "module" : "fp32-master", "--dry-run", "--plan-json", plan)
+          .assertSucceeded().assertNoStackTrace();
+      assertFalse(Files.exists(out), fixture + ": a dry run writes nothing");
+      String json = Files.readString(plan);
+      assertTrue(json.contains("transformer_blocks.1.ff.net.2.weight"), fixture + ": " + json);
+      assertTrue(json.contains("diffusion_pytorch_model.safetensors"), fixture + ": " + run.out());
+    }
   }
 
   @Test

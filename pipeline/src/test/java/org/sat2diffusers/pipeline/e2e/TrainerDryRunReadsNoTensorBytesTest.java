@@ -25,7 +25,7 @@ import org.sat2diffusers.pipeline.run.DryRun;
 import org.sat2diffusers.transforms.convert.ConversionSettings;
 
 /**
- * Issue 15: a dry run of a trainer checkpoint read file by file (model.safetensors, a DCP folder)
+ * Issue 15: a dry run of a trainer checkpoint read file by file (model.safetensors, pytorch_model.bin, a DCP folder)
  * plans it from headers and pickles alone: every file of the checkpoint is opened through the dry
  * run's opener, and no read touches the bytes of a tensor (their ranges from the reader's own recipes).
  */
@@ -33,7 +33,8 @@ class TrainerDryRunReadsNoTensorBytesTest {
   @TempDir Path work;
 
   @ParameterizedTest
-  @ValueSource(strings = {"trainer/cogvideox-t2v-sft-ddp/checkpoint-3", "dcp/cogkit-t2v-sft/checkpoint-3"})
+  @ValueSource(strings = {"trainer/cogvideox-t2v-sft-ddp/checkpoint-3", "trainer/cogvideox-t2v-sft-ddp-bin/checkpoint-3",
+      "dcp/cogkit-t2v-sft/checkpoint-3"})
   void dryRunReadsHeadersAndPicklesOnly(String fixture) throws IOException {
     String folder = TrainerCheckpointConversionTest.TRAINING.resolve(fixture).toString();
     SatCheckpoint checkpoint = TrainerLayout.checkpoint(folder).orElseThrow();
