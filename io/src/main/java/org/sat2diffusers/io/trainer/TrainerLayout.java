@@ -94,11 +94,8 @@ public final class TrainerLayout {
     String iteration = lastSegment(checkpoint.folder());
     switch (checkpoint.layout()) {
       case DEEPSPEED: {
-        if (checkpoint.loraFile() != null) {
-          throw new TrainerCheckpointException(checkpoint.folder() + ": a LoRA run's checkpoint (" + checkpoint.loraFile()
-              + " beside a DeepSpeed save whose module is PEFT-injected: base_layer, lora_A/lora_B weights): merging a"
-              + " PEFT LoRA is not supported; the LoRA file already is a Diffusers LoRA (pipe.load_lora_weights)");
-        }
+        // a LoRA run's module is PEFT-injected (base_layer, lora_A/lora_B): the planner merges it as it
+        // does for the same save given directly; the PEFT file beside it holds the same LoRA
         SatCheckpoint zero = SatLayout.resolve(deepSpeedFolder(checkpoint.folder()));
         return new SatCheckpoint(source, iteration, zero.files(), zero.recipeFolders());
       }

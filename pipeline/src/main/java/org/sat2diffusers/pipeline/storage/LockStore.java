@@ -214,11 +214,11 @@ abstract class LockStore {
     boolean createIfAbsent(String file, String text) throws IOException {
       org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
       FileSystem fs = path.getFileSystem(conf);
-      try (FSDataOutputStream out = fs.create(path, false)) {
-        out.write(text.getBytes(StandardCharsets.UTF_8));
-        out.hsync();
-        return true;
-      } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+      FSDataOutputStream out;
+      try {
+        out = fs.create(path, false);
+      } catch (org.apache.hadoop.fs.FileAlreadyExistsException
+          | org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException e) {
         return false;
       } catch (org.apache.hadoop.ipc.RemoteException e) {
         IOException cause = e.unwrapRemoteException();
@@ -226,14 +226,23 @@ abstract class LockStore {
             || cause instanceof org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException) {
           return false; // exists, or another create of it is under way (in this process: same HDFS client)
         }
-        if (cause instanceof FileNotFoundException) {
-          // moved aside while it was being closed, by a run taking over the stale lock this one replaced:
+        throw e;
+      }
+      // not try-with-resources: after a failed hsync the stream's close throws the very same exception
+      try {
+        out.write(text.getBytes(StandardCharsets.UTF_8));
+        out.hsync();
+        out.close();
+        return true;
+      } catch (IOException e) {
+        org.apache.hadoop.io.IOUtils.closeStream(out); // quietly: it fails again with the same error
+        if (e instanceof FileNotFoundException || (e instanceof org.apache.hadoop.ipc.RemoteException remote
+            && remote.unwrapRemoteException() instanceof FileNotFoundException)) {
+          // moved aside while it was being written, by a run taking over the stale lock this one replaced:
           // that run gives it back; who holds it is what the caller reads next
           return false;
         }
         throw e;
-      } catch (org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException e) {
-        return false;
       }
     }
 

@@ -71,6 +71,21 @@ class TrainerCheckpointConversionTest {
   }
 
   @Test
+  void loraRunsDeepSpeedStepMergesAsItsDeepSpeedSaveGivenDirectly() throws IOException {
+    Path step = TRAINING.resolve("trainer/cogvideox-t2v-lora-zero2/checkpoint-3");
+    Path viaStep = convert(step);
+    Path direct = convert(step.resolve("pytorch_model"));
+    Map<String, WrittenTensor> merged = ComponentWeights.read(viaStep.resolve("transformer"), "diffusion_pytorch_model").tensors();
+    Map<String, WrittenTensor> expected = ComponentWeights.read(direct.resolve("transformer"), "diffusion_pytorch_model").tensors();
+    assertEquals(expected.keySet(), merged.keySet());
+    assertTrue(merged.keySet().stream().noneMatch(k -> k.contains("lora") || k.contains("base_layer")), merged.keySet().toString());
+    expected.forEach((key, t) -> assertTrue(java.util.Arrays.equals(t.bytes(), merged.get(key).bytes()), key));
+    JsonNode report = TestData.json(viaStep.resolve("conversion_report.json"));
+    assertTrue(report.toString().contains("merged at scale 1"), report.path("warnings").toString());
+    CliRun.run("verify", viaStep).assertSucceeded();
+  }
+
+  @Test
   void cogKitDcpFolderConvertsItsModelTensors() throws IOException {
     Path out = convert(TRAINING.resolve("dcp/cogkit-t2v-sft/checkpoint-3"));
     assertMatches(out, EXPECTED.resolve("dcp/cogkit-t2v-sft/checkpoint-3.json"), "app.model.");

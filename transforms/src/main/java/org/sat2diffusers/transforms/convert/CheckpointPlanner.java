@@ -27,6 +27,7 @@ import org.sat2diffusers.transforms.model.SatTrainingConfig;
 import org.sat2diffusers.transforms.parallel.RankMerger;
 import org.sat2diffusers.transforms.parallel.RankedSources;
 import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.transforms.records.KeyNames;
 import org.sat2diffusers.transforms.records.TensorMapping;
 import org.sat2diffusers.transforms.records.OutputTensor;
 import org.sat2diffusers.transforms.records.SourcePart;
@@ -87,7 +88,7 @@ public final class CheckpointPlanner {
     List<String> warnings = new ArrayList<>();
     Resolved resolved = resolveSettings(settings, runModelConfig, warnings);
     RankedSources ranks = mergeRanks(source, parts);
-    TensorMapping mapping = routeAndMap(source, ranks.tensors(), resolved.loraAlpha(), settings);
+    TensorMapping mapping = routeAndMap(source, ranks.tensors(), resolved.loraAlpha(), settings, warnings);
     Detection detection = detectModel(source, mapping, resolved, settings);
     mapping = dropSincosTable(mapping, detection.family());
     mapping = selectComponents(source, mapping, settings);
@@ -152,8 +153,8 @@ public final class CheckpointPlanner {
   }
 
   /** Every key routed to its component and mapped by its rules, LoRA folded in, dtypes chosen. */
-  private static TensorMapping routeAndMap(
-      String source, List<SourceTensor> tensors, double loraAlpha, ConversionSettings settings) {
+  private static TensorMapping routeAndMap(String source, List<SourceTensor> tensors, double loraAlpha,
+      ConversionSettings settings, List<String> warnings) {
     TensorMapping mapping;
     try {
       // a PEFT LoRA's alpha is --lora-alpha only: SAT's default and a SAT config's lora_alpha are SAT's
@@ -162,6 +163,14 @@ public final class CheckpointPlanner {
       throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
     }
     requireNoUnroutedKeys(source, mapping, settings.unknownKeys());
+    boolean peftLora = !mapping.loraGroups().isEmpty()
+        && tensors.stream().anyMatch(t -> t.names() == KeyNames.DIFFUSERS_TRANSFORMER);
+    if (peftLora && settings.loraAlpha() == null) {
+      // no file of a Diffusers-based trainer's LoRA run records its lora_alpha: say which scale was taken
+      warnings.add("the PEFT LoRA (" + mapping.loraGroups().size() + " modules) was merged at scale 1 (alpha = r, as"
+          + " Diffusers loads a LoRA file without lora_alpha); the run's lora_alpha is recorded in no file: if it"
+          + " trained with another, convert again with --lora-alpha A (scale A / r)");
+    }
     return mapping;
   }
 
