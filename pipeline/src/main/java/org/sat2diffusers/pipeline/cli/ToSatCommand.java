@@ -15,12 +15,13 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.sat2diffusers.io.json.PythonJson;
 import org.sat2diffusers.io.storage.RandomAccessInput;
-import org.sat2diffusers.io.storage.RealPaths;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.jobs.DtypeChoice;
+import org.sat2diffusers.pipeline.jobs.NamedInput;
 import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.pipeline.steps.Version;
 import org.sat2diffusers.pipeline.storage.OutputLock;
+import org.sat2diffusers.pipeline.storage.OutputOverlap;
 import org.sat2diffusers.pipeline.tosat.DiffusersFolderReader;
 import org.sat2diffusers.pipeline.tosat.SatCheckpointTensors;
 import org.sat2diffusers.pipeline.tosat.SatRunCommit;
@@ -108,7 +109,7 @@ public final class ToSatCommand implements Callable<Integer> {
       sourceDir = absolute(source);
       outputDir = absolute(output);
       if (!dryRun) {
-        checkNoOverlap(sourceDir, outputDir);
+        OutputOverlap.check(List.of(new NamedInput(sourceDir, "source")), List.of(new NamedInput(outputDir, "output folder")));
         String checkpoint = outputDir + "/" + iteration + "/" + SatRunCommit.CHECKPOINT;
         if (StorageFiles.exists(checkpoint)) {
           throw new IllegalArgumentException(checkpoint + " exists: the run already has iteration " + iteration
@@ -155,17 +156,6 @@ public final class ToSatCommand implements Callable<Integer> {
           // reading is over; nothing to lose
         }
       }
-    }
-  }
-
-  /** The output may neither be the source, lie inside it, nor hold it (the same check as convert's). */
-  private static void checkNoOverlap(String sourceDir, String outputDir) throws IOException {
-    String src = RealPaths.of(sourceDir);
-    String dst = RealPaths.of(outputDir);
-    if (RealPaths.contains(src, dst) || RealPaths.contains(dst, src)) {
-      throw new IllegalArgumentException("outputs would overwrite or sit inside inputs; nothing was written:\n  output folder "
-          + outputDir + (RealPaths.contains(src, dst) ? (src.equals(dst) ? " is " : " is inside ") : " holds ")
-          + "source " + sourceDir);
     }
   }
 
