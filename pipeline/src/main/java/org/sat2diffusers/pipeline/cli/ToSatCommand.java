@@ -132,7 +132,8 @@ public final class ToSatCommand implements Callable<Integer> {
     if (dryRun) {
       return dryRun(jobs, out, err);
     }
-    runner.tuneDirectRunner(options, jobs.stream().allMatch(j -> StorageFiles.isLocal(j.output())));
+    // each folder is written by one thread, so the runner's threads are the run's parallelism: keep them all
+    runner.tuneDirectRunner(options, false);
     List<CheckpointOutcome> outcomes;
     try {
       String runLog = runLogDir(jobs) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
@@ -187,7 +188,7 @@ public final class ToSatCommand implements Callable<Integer> {
       String checkpoint = DiffusersFolderConversion.checkpoint(job);
       if (StorageFiles.exists(checkpoint)) {
         throw new IllegalArgumentException(checkpoint + " exists: the run already has iteration " + job.iteration()
-            + "; give another --iteration or remove it");
+            + "; give another iteration or remove it");
       }
     }
   }

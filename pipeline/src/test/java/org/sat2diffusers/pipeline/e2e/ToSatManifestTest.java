@@ -95,6 +95,15 @@ class ToSatManifestTest {
   }
 
   @Test
+  void aJobOptionBesideAManifestNamesTheField(@TempDir Path work) throws IOException {
+    Path manifest = manifestBeside(work, MANIFEST);
+    CliRun run = CliRun.run("to-sat", "--manifest", manifest, "--dtype", "bf16").assertNoStackTrace();
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.err().contains("--dtype is a field of each job in a --manifest (dtype)"), run.err());
+    assertFalse(Files.exists(work.resolve("runs")), "a refused run wrote something");
+  }
+
+  @Test
   void convertRefusesAToSatJobNamingTheCommand(@TempDir Path work) throws IOException {
     Path manifest = manifestBeside(work, MANIFEST);
     CliRun run = CliRun.run("convert", "--manifest", manifest).assertNoStackTrace();
