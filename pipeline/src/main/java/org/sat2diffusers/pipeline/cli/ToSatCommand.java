@@ -3,42 +3,42 @@ package org.sat2diffusers.pipeline.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.sat2diffusers.io.json.PythonJson;
-import org.sat2diffusers.io.storage.RandomAccessInput;
-import org.sat2diffusers.io.storage.RealPaths;
 import org.sat2diffusers.io.storage.StorageFiles;
 import org.sat2diffusers.pipeline.jobs.DtypeChoice;
+import org.sat2diffusers.pipeline.jobs.NamedInput;
+import org.sat2diffusers.pipeline.jobs.ToSatManifest;
+import org.sat2diffusers.pipeline.records.CheckpointOutcome;
+import org.sat2diffusers.pipeline.records.ToSatJob;
+import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
-import org.sat2diffusers.pipeline.steps.Version;
-import org.sat2diffusers.pipeline.storage.OutputLock;
-import org.sat2diffusers.pipeline.tosat.DiffusersFolderReader;
-import org.sat2diffusers.pipeline.tosat.SatCheckpointTensors;
+import org.sat2diffusers.pipeline.steps.RunLog;
+import org.sat2diffusers.pipeline.storage.OutputOverlap;
+import org.sat2diffusers.pipeline.storage.StorageOptions;
+import org.sat2diffusers.pipeline.tosat.DiffusersFolderConversion;
 import org.sat2diffusers.pipeline.tosat.SatRunCommit;
-import org.sat2diffusers.transforms.model.ModelFamily;
+import org.sat2diffusers.pipeline.tosat.ToSatPipeline;
 import org.sat2diffusers.transforms.records.SatTensor;
 import org.sat2diffusers.transforms.reverse.SatRunPlan;
-import org.sat2diffusers.transforms.reverse.SatRunPlanner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code to-sat}: the way back, a Diffusers CogVideoX folder written as a SAT run that SAT loads and
- * trains on. Runs in this process (one model, no Beam pipeline), through the torch checkpoint writer:
- * every tensor a byte-range recipe of the Diffusers files, streamed once; the sincos table of
- * CogVideoX-2B recomputed. Committed like {@code convert}: outputs never overlap the source, the
- * output is locked, files are staged and {@code latest} is written last.
+ * {@code to-sat}: the way back, Diffusers CogVideoX folders written as SAT runs that SAT loads and
+ * trains on: one folder from the command line, or a {@code --manifest} of them. Each folder is one
+ * element of a Beam pipeline ({@link ToSatPipeline}; DirectRunner by default, any runner of {@code
+ * convert}), converted whole by one worker through the torch checkpoint writer: every tensor a
+ * byte-range recipe of the Diffusers files, streamed once; the sincos table of CogVideoX-2B
+ * recomputed. Committed like {@code convert}: outputs never overlap a source, each output is locked,
+ * files are staged and {@code latest} is written last.
  */
 @Command(
     name = "to-sat",
@@ -47,20 +47,24 @@ import picocli.CommandLine.Spec;
       "Converts a Diffusers CogVideoX folder (transformer, and vae/ and text_encoder/ when present) into a SAT run:"
           + " SAT_RUN_DIR/<N>/mp_rank_00_model_states.pt, latest, model_config.json and the SAT model config"
           + " fragment model_config.yaml (what convert --sat-config reads).",
+      "The options from --source to --lora-rank are a job's: a --manifest job (kind: to-sat) takes them as fields"
+          + " of the same name in snake_case (docs/manifest.md). The others are the whole run's.",
       ExitCodes.HELP
     },
     sortOptions = false)
 public final class ToSatCommand implements Callable<Integer> {
-  private static final Duration LOCK_WAIT = Duration.ofSeconds(30);
+  /** The job options, which a --manifest gives as fields of each job instead. */
+  private static final List<String> JOB_OPTIONS = List.of("--source", "--output", "--iteration", "--model", "--dtype",
+      "--lora-rank");
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--source", required = true, paramLabel = "DIFFUSERS_DIR",
+  @Option(names = "--source", paramLabel = "DIFFUSERS_DIR",
       description = "A Diffusers pipeline folder: transformer/ (one file or shards, with or without an index), and"
           + " vae/, text_encoder/, scheduler/ when present. Only read.")
   String source;
 
-  @Option(names = "--output", required = true, paramLabel = "SAT_RUN_DIR",
+  @Option(names = "--output", paramLabel = "SAT_RUN_DIR",
       description = "The SAT run folder to write (created if needed; other iterations in it are left alone).")
   String output;
 
@@ -83,90 +87,136 @@ public final class ToSatCommand implements Callable<Integer> {
           + " folder with an adapter is refused: merge it first with merge-lora.")
   Integer loraRank;
 
+  @Option(names = "--manifest", paramLabel = "jobs.yaml",
+      description = "A YAML list of kind: to-sat jobs, each with its own source, output and options (see"
+          + " docs/manifest.md). Instead of the job options (--source, --output, ...), which are fields of its jobs.")
+  String manifest;
+
   @Option(names = "--dry-run", description = "Print the plan (every SAT tensor, its recipe and rule; what is"
       + " recomputed; what cannot come back) and write nothing.")
   boolean dryRun;
 
+  @Mixin RunnerOptions runner;
+
+  @Mixin StorageOptions storage;
+
+  @Option(names = "--temp-location", paramLabel = "DIR",
+      description = "Where workers leave the run's outcomes for this process. Default: this machine's temp folder"
+          + " with embedded runners; OUTPUT/.sat2diffusers-runs on a cluster (it must be storage both can reach).")
+  String tempLocation;
+
   @Override
   public Integer call() {
+    LogSetup.configure(LogSetup.Format.human, false, System.err);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    PipelineOptions options = PipelineOptionsFactory.create();
-    String sourceDir;
-    String outputDir;
-    SatRunPlanner.Settings settings;
+    PipelineOptions options;
+    List<ToSatJob> jobs;
     try {
+      options = storage.applyTo(runner.pipelineOptions());
       FileSystems.setDefaultPipelineOptions(options);
-      if (iteration < 0) {
-        throw new IllegalArgumentException("--iteration must be 0 or more, got " + iteration);
+      List<NamedInput> sources = new ArrayList<>();
+      if (manifest != null) {
+        jobs = fromManifest();
+        sources.add(new NamedInput(absolute(manifest), "--manifest"));
+      } else {
+        jobs = List.of(fromCommandLine());
       }
-      if (loraRank != null && loraRank <= 0) {
-        throw new IllegalArgumentException("--lora-rank must be positive, got " + loraRank);
-      }
-      Optional<ModelFamily> family = model.equals("auto") ? Optional.empty() : Optional.of(ModelFamily.fromCliName(model));
-      settings = new SatRunPlanner.Settings(family, dtype.dtype(), loraRank, iteration);
-      sourceDir = absolute(source);
-      outputDir = absolute(output);
       if (!dryRun) {
-        checkNoOverlap(sourceDir, outputDir);
-        String checkpoint = outputDir + "/" + iteration + "/" + SatRunCommit.CHECKPOINT;
-        if (StorageFiles.exists(checkpoint)) {
-          throw new IllegalArgumentException(checkpoint + " exists: the run already has iteration " + iteration
-              + "; give another --iteration or remove it");
-        }
+        checkOutputs(jobs, sources);
       }
-    } catch (IllegalArgumentException | IOException e) {
+    } catch (IllegalArgumentException | IOException e) { // InvalidJobsException (the manifest's problems) is one
       err.println("error: " + ErrorText.of(e));
       return ExitCodes.USAGE;
     }
-
-    DiffusersFolderReader reader = new DiffusersFolderReader();
+    if (dryRun) {
+      return dryRun(jobs, out, err);
+    }
+    // each folder is written by one thread, so the runner's threads are the run's parallelism: keep them all
+    runner.tuneDirectRunner(options, false);
+    List<CheckpointOutcome> outcomes;
     try {
-      SatRunPlan plan;
-      try {
-        plan = SatRunPlanner.plan(reader.read(sourceDir), settings);
-      } catch (IllegalArgumentException | IOException e) { // ModelInferenceException is one
-        err.println("error: " + sourceDir + ": " + ErrorText.of(e));
-        return ExitCodes.INVALID_INPUT;
-      }
-      if (dryRun) {
-        printPlan(out, sourceDir, outputDir, plan);
-        return ExitCodes.OK;
-      }
-      long bytes;
-      try (OutputLock lock = OutputLock.acquire(outputDir, options, LOCK_WAIT)) {
-        bytes = SatRunCommit.write(outputDir, iteration, SatCheckpointTensors.of(plan.tensors(), reader.inputs()),
-            textFiles(sourceDir, plan));
-      }
-      out.printf("wrote %s/%d/%s: %d tensors, %d bytes (%s, %s)%n", outputDir, iteration, SatRunCommit.CHECKPOINT,
-          plan.tensors().size(), bytes, plan.family().displayName(), plan.familyEvidence());
-      plan.recomputed().forEach(t -> out.printf("recomputed %s: %s%n", t.key(), t.rule()));
-      plan.notWritten().forEach(n -> out.printf("not written %s%n", n));
-      out.flush();
-      return ExitCodes.OK;
+      String runLog = runLogDir(jobs) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";
+      ToSatPipeline.build(options, jobs, runLog).run().waitUntilFinish();
+      outcomes = RunLog.fromJson(StorageFiles.readString(runLog, 64 << 20));
+      StorageFiles.delete(List.of(runLog));
     } catch (Exception e) {
       err.println("error: " + ErrorText.of(e));
       return ExitCodes.FAILED;
-    } finally {
-      for (RandomAccessInput in : reader.inputs().values()) {
-        try {
-          in.close();
-        } catch (IOException ignored) {
-          // reading is over; nothing to lose
-        }
+    }
+    for (CheckpointOutcome outcome : outcomes) {
+      if (outcome.succeeded()) {
+        out.println(outcome.message());
+      } else {
+        err.println("error: " + outcome.message());
+      }
+    }
+    out.flush();
+    err.flush();
+    return ExitCodes.of(outcomes);
+  }
+
+  private ToSatJob fromCommandLine() {
+    if (source == null || output == null) {
+      throw new IllegalArgumentException("give --source and --output (one Diffusers folder), or --manifest");
+    }
+    return new ToSatJob(absolute(source), absolute(output), iteration, model, dtype.dtype(), loraRank);
+  }
+
+  private List<ToSatJob> fromManifest() throws IOException {
+    for (String option : JOB_OPTIONS) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+        throw new IllegalArgumentException(option + " is a field of each job in a --manifest ("
+            + option.substring(2).replace('-', '_') + "): give it there");
+      }
+    }
+    return ToSatManifest.read(absolute(manifest));
+  }
+
+  /**
+   * Refused before anything is written: an output that is, lies inside or holds any job's source (or
+   * the manifest), and an iteration a run already has.
+   */
+  private static void checkOutputs(List<ToSatJob> jobs, List<NamedInput> sources) throws IOException {
+    List<NamedInput> targets = new ArrayList<>();
+    for (ToSatJob job : jobs) {
+      sources.add(new NamedInput(job.source(), "source"));
+      targets.add(new NamedInput(job.output(), "output folder"));
+    }
+    OutputOverlap.check(sources, targets);
+    for (ToSatJob job : jobs) {
+      String checkpoint = DiffusersFolderConversion.checkpoint(job);
+      if (StorageFiles.exists(checkpoint)) {
+        throw new IllegalArgumentException(checkpoint + " exists: the run already has iteration " + job.iteration()
+            + "; give another iteration or remove it");
       }
     }
   }
 
-  /** The output may neither be the source, lie inside it, nor hold it (the same check as convert's). */
-  private static void checkNoOverlap(String sourceDir, String outputDir) throws IOException {
-    String src = RealPaths.of(sourceDir);
-    String dst = RealPaths.of(outputDir);
-    if (RealPaths.contains(src, dst) || RealPaths.contains(dst, src)) {
-      throw new IllegalArgumentException("outputs would overwrite or sit inside inputs; nothing was written:\n  output folder "
-          + outputDir + (RealPaths.contains(src, dst) ? (src.equals(dst) ? " is " : " is inside ") : " holds ")
-          + "source " + sourceDir);
+  private int dryRun(List<ToSatJob> jobs, PrintWriter out, PrintWriter err) {
+    int exit = ExitCodes.OK;
+    for (ToSatJob job : jobs) {
+      try {
+        printPlan(out, job, DiffusersFolderConversion.plan(job));
+      } catch (IllegalArgumentException | IOException e) { // ModelInferenceException is one
+        err.println("error: " + job.source() + ": " + ErrorText.of(e));
+        exit = ExitCodes.INVALID_INPUT;
+      }
     }
+    out.flush();
+    err.flush();
+    return exit;
+  }
+
+  /** Where the workers leave the run's outcomes: as convert chooses it. */
+  private String runLogDir(List<ToSatJob> jobs) {
+    if (tempLocation != null) {
+      return absolute(tempLocation);
+    }
+    if (runner.workersAreLocal()) {
+      return absolute(System.getProperty("java.io.tmpdir"));
+    }
+    return jobs.get(0).output() + "/.sat2diffusers-runs";
   }
 
   private static String absolute(String path) {
@@ -174,45 +224,8 @@ public final class ToSatCommand implements Callable<Integer> {
         : Path.of(path).toAbsolutePath().normalize().toString();
   }
 
-  private static Map<String, String> textFiles(String sourceDir, SatRunPlan plan) {
-    Map<String, String> files = new LinkedHashMap<>();
-    files.put(plan.iteration() + "/" + SatRunCommit.REPORT, report(sourceDir, plan));
-    files.put(SatRunCommit.CONFIG_YAML, plan.configYaml());
-    files.put(SatRunCommit.MODEL_CONFIG_JSON, plan.modelConfigJson());
-    return files;
-  }
-
-  /** What became of every tensor: its SAT key, dtype, shape, the Diffusers keys it is made of and the rule. */
-  private static String report(String sourceDir, SatRunPlan plan) {
-    List<Object> tensors = new ArrayList<>();
-    for (SatTensor t : plan.tensors()) {
-      Map<String, Object> e = new LinkedHashMap<>();
-      e.put("key", t.key());
-      e.put("dtype", t.dtype().safetensorsName());
-      e.put("shape", t.shape());
-      e.put("from", t.sourceKeys());
-      if (t.tiedTo() != null) {
-        e.put("shares_storage_with", t.tiedTo());
-      }
-      e.put("rule", t.rule());
-      tensors.add(e);
-    }
-    Map<String, Object> r = new LinkedHashMap<>();
-    r.put("converter_version", Version.current());
-    r.put("command", "to-sat");
-    r.put("source", sourceDir);
-    r.put("family", plan.family().cliName());
-    r.put("family_evidence", plan.familyEvidence());
-    r.put("iteration", plan.iteration());
-    r.put("recomputed", plan.recomputed().stream().map(SatTensor::key).toList());
-    r.put("not_written", plan.notWritten());
-    r.put("tensors", tensors);
-    return PythonJson.dumps(r, false) + "\n";
-  }
-
-  private static void printPlan(PrintWriter out, String sourceDir, String outputDir, SatRunPlan plan) {
-    out.printf("dry run: %s -> %s/%d/%s (nothing written)%n", sourceDir, outputDir, plan.iteration(),
-        SatRunCommit.CHECKPOINT);
+  private static void printPlan(PrintWriter out, ToSatJob job, SatRunPlan plan) {
+    out.printf("dry run: %s -> %s (nothing written)%n", job.source(), DiffusersFolderConversion.checkpoint(job));
     out.printf("family: %s (%s)%n", plan.family().displayName(), plan.familyEvidence());
     out.printf("%d tensors, %d bytes of storages%n", plan.tensors().size(), plan.storageBytes());
     for (SatTensor t : plan.tensors()) {
@@ -222,7 +235,7 @@ public final class ToSatCommand implements Callable<Integer> {
     }
     plan.recomputed().forEach(t -> out.printf("recomputed %s%n", t.key()));
     plan.notWritten().forEach(n -> out.printf("not written %s%n", n));
-    out.printf("also: %s/%s, %s, %s%n", outputDir, SatRunCommit.LATEST, SatRunCommit.MODEL_CONFIG_JSON,
+    out.printf("also: %s/%s, %s, %s%n", job.output(), SatRunCommit.LATEST, SatRunCommit.MODEL_CONFIG_JSON,
         SatRunCommit.CONFIG_YAML);
     out.flush();
   }

@@ -35,7 +35,7 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class JobManifest {
   private static final Pattern URI = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*://.*");
-  private static final int MAX_MANIFEST_BYTES = 16 << 20;
+  static final int MAX_MANIFEST_BYTES = 16 << 20;
 
   /** The fields of a job: one per {@link JobOptions} entry, read from YAML as its kind says. */
   private static final Map<String, JobOption> FIELDS = new LinkedHashMap<>();
@@ -106,6 +106,25 @@ public final class JobManifest {
 
   /** Checks the structure and every value; nothing is read from storage. */
   static List<Entry> parse(String text, String origin, String baseDir) throws InvalidJobsException {
+    SequenceNode list = jobList(text, origin);
+    List<String> problems = new ArrayList<>();
+    List<Entry> entries = new ArrayList<>();
+    for (Node item : list.getValue()) {
+      Entry entry = new Entry(line(item), baseDir);
+      entries.add(entry);
+      if (!(item instanceof MappingNode fields)) {
+        problems.add("line " + entry.line + ": expected a job (fields such as source: and output:), got "
+            + Value.describe(item));
+        continue;
+      }
+      readFields(entry, fields, problems);
+    }
+    fail(origin, problems);
+    return entries;
+  }
+
+  /** The manifest's list of jobs, as YAML nodes (their lines kept); every kind of manifest starts here. */
+  static SequenceNode jobList(String text, String origin) throws InvalidJobsException {
     Node root;
     try {
       LoaderOptions options = new LoaderOptions();
@@ -124,20 +143,7 @@ public final class JobManifest {
     if (list.getValue().isEmpty()) {
       throw invalid(origin, List.of("line " + line(list) + ": no jobs listed"));
     }
-    List<String> problems = new ArrayList<>();
-    List<Entry> entries = new ArrayList<>();
-    for (Node item : list.getValue()) {
-      Entry entry = new Entry(line(item), baseDir);
-      entries.add(entry);
-      if (!(item instanceof MappingNode fields)) {
-        problems.add("line " + entry.line + ": expected a job (fields such as source: and output:), got "
-            + Value.describe(item));
-        continue;
-      }
-      readFields(entry, fields, problems);
-    }
-    fail(origin, problems);
-    return entries;
+    return list;
   }
 
   private static void readFields(Entry entry, MappingNode fields, List<String> problems) {
@@ -146,7 +152,9 @@ public final class JobManifest {
       Node keyNode = tuple.getKeyNode();
       String key = keyNode instanceof ScalarNode s ? s.getValue() : Value.describe(keyNode);
       JobOption option = FIELDS.get(key);
-      if (option == null) {
+      if (key.equals(ToSatManifest.KIND)) {
+        ToSatManifest.checkKind(tuple.getValueNode(), "convert", problems);
+      } else if (option == null) {
         problems.add("line " + line(keyNode) + ": unknown field '" + key + "' (expected " + String.join(", ", FIELDS.keySet())
             + ")");
       } else if (!seen.add(key)) {
@@ -174,22 +182,22 @@ public final class JobManifest {
     }
   }
 
-  private static void fail(String origin, List<String> problems) throws InvalidJobsException {
+  static void fail(String origin, List<String> problems) throws InvalidJobsException {
     if (!problems.isEmpty()) {
       throw invalid(origin, problems);
     }
   }
 
-  private static InvalidJobsException invalid(String origin, List<String> problems) {
+  static InvalidJobsException invalid(String origin, List<String> problems) {
     return new InvalidJobsException("invalid manifest " + origin + ", nothing converted", problems);
   }
 
-  private static int line(Node node) {
+  static int line(Node node) {
     return node.getStartMark().getLine() + 1;
   }
 
   /** The folder of a file path: a URI's prefix, or a local path's absolute parent. */
-  private static String folderOf(String file) {
+  static String folderOf(String file) {
     if (URI.matcher(file).matches()) {
       return file.substring(0, file.lastIndexOf('/'));
     }
@@ -197,7 +205,7 @@ public final class JobManifest {
   }
 
   /** A manifest path: URIs and absolute paths as written, relative ones below {@code baseDir}. */
-  private static String resolve(String baseDir, String path) {
+  static String resolve(String baseDir, String path) {
     if (URI.matcher(path).matches() || path.startsWith("/")) {
       return path;
     }
@@ -235,7 +243,7 @@ public final class JobManifest {
   }
 
   /** A field's YAML value, read as the type the field wants. */
-  private record Value(Node node) {
+  record Value(Node node) {
     /** The value as a {@link JobOption.Setter} takes it: one item, or the items of a list. */
     List<String> of(JobOption.Kind kind) {
       return switch (kind) {

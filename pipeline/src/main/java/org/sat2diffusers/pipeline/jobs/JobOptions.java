@@ -219,7 +219,7 @@ public final class JobOptions {
     return (int) value;
   }
 
-  private static Dtype dtype(String text) {
+  static Dtype dtype(String text) {
     try {
       return DtypeChoice.valueOf(text).dtype();
     } catch (IllegalArgumentException e) {
@@ -228,7 +228,7 @@ public final class JobOptions {
     }
   }
 
-  private static String model(String text) {
+  static String model(String text) {
     boolean known = text.equals("auto")
         || Arrays.stream(ModelFamily.values()).anyMatch(f -> f.cliName().equals(text));
     if (!known) {
