@@ -238,8 +238,9 @@ gflops() { sed -n 's/.*= \([0-9.]*\) GFLOP\/s.*/\1/p' "$1" | tail -1; }
 
 kernel() {
   local cp_file="$SCRATCH/classpath" bench=org.sat2diffusers.transforms.lora.LoraKernelBenchmark numpy
-  (cd "$ROOT" && mvn -B -q -o -pl transforms -am test-compile > /dev/null \
-    && mvn -B -q -o -pl transforms dependency:build-classpath -Dmdep.outputFile="$cp_file" > /dev/null)
+  # one reactor run: the classpath of transforms names io's classes, which are in no repository
+  (cd "$ROOT" && mvn -B -q -o -pl transforms -am test-compile dependency:build-classpath \
+    -Dmdep.outputFile="$cp_file" > /dev/null)
   local cp="$ROOT/transforms/target/test-classes:$ROOT/transforms/target/classes:$ROOT/io/target/classes:$(cat "$cp_file")"
   if [ -d "$OPENBLAS_DIR" ]; then
     java -Dsat2diffusers.blas=native -cp "$cp" $bench | tee "$SCRATCH/k-native"

@@ -5,10 +5,10 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 /**
  * Builds Beam's options registry on a thread of its own while the main thread reads the command
  * line. The registry is built on first use: it loads every options interface the jar registers and
- * checks each against all the others, the largest single part of a conversion's start-up (measured:
- * about half of the main thread's samples before the first byte). picocli's parsing, until then on
- * the same thread, overlaps it on the second core; the command's first use of Beam options waits for
- * it (class initialization). A failure is left to that first use to report.
+ * checks each against all the others, the largest single part of a conversion's start-up (in a
+ * profile of a small fixture's conversion, about half of all Java samples). picocli's parsing, until
+ * then on the same thread, overlaps it on the second core; the command's first use of Beam options
+ * waits for it (class initialization). A failure is left to that first use to report.
  */
 public final class BeamWarmUp {
   private BeamWarmUp() {}
