@@ -50,7 +50,10 @@ abstract class LockStore {
       return false; // someone else moved it
     }
     String moved = read(aside.get()).orElse("");
-    if (!moved.equals(seen)) { // between reading and moving, another run took it over: give it back
+    // between reading and moving, another run took it over: give it back. An empty one was still being
+    // created: not given back (it would stay empty, unreadable, until its lease ran out); its creator
+    // finds it gone, when writing it (HDFS) or reading it back, and creates it again
+    if (!moved.equals(seen) && !moved.isEmpty()) {
       createIfAbsent(file, moved);
     }
     StorageFiles.delete(List.of(aside.get()));
