@@ -94,6 +94,9 @@ class LoraOnlyTrainerCheckpointTest {
         if (ulps > 1) {
           problems.add(e.getKey() + ": LoRA merge off by " + ulps + " ulp");
         }
+        if (Arrays.equals(e.getValue().bytes(), got.bytes())) {
+          problems.add(e.getKey() + ": still the base's bytes (the LoRA changed nothing)");
+        }
       } else if (!Arrays.equals(e.getValue().bytes(), got.bytes())) {
         problems.add(e.getKey() + ": not the base's bytes");
       }
