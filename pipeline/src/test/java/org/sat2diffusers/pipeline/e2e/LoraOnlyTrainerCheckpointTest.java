@@ -54,6 +54,7 @@ class LoraOnlyTrainerCheckpointTest {
     SourceBytes.read(TrainerCheckpoint.recognize(DDP.toString()).lora())
         .forEach((k, v) -> lora.put(k.substring("transformer.".length()), v));
     assertMerged(out, lora, Dtype.F32, 1.0f);
+    assertTrue(Files.exists(out.resolve("vae/diffusion_pytorch_model.safetensors")), "the rest comes from the base");
     CliRun.run("verify", out).assertSucceeded();
   }
 
