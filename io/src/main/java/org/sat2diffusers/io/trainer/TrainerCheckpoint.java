@@ -41,6 +41,8 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
   static final String BIN_FILE = "pytorch_model.bin";
   /** The module prefix of a Diffusers pipeline's LoRA file ({@code save_lora_weights}). */
   private static final String LORA_PREFIX = "transformer.";
+  /** The weight files of a Diffusers model folder: {@code <this>.safetensors} or its shards. */
+  private static final String BASE_WEIGHTS = "diffusion_pytorch_model";
   private static final String BASE_HINT = "pass --base-pipeline DIR (the Diffusers folder of the model it was trained"
       + " from) to merge it into that model's transformer";
 
@@ -235,10 +237,11 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
   /** The base transformer's tensors, then the LoRA's: the planner folds each module's pair into its weight. */
   private static List<TensorRecipe> onBase(String baseTransformer, List<TensorRecipe> lora, SourceOpener opener)
       throws IOException {
-    List<String> files = StorageFiles.list(baseTransformer + "/*.safetensors").stream().sorted().toList();
+    // its weights only, one file or shards: not a LoRA file a conversion with --lora-mode may have put beside them
+    List<String> files = StorageFiles.list(baseTransformer + "/" + BASE_WEIGHTS + "*.safetensors").stream().sorted().toList();
     if (files.isEmpty()) {
-      throw new TrainerCheckpointException(baseTransformer + ": no *.safetensors: the base pipeline's transformer is needed"
-          + " to merge a LoRA-only checkpoint into");
+      throw new TrainerCheckpointException(baseTransformer + ": no " + BASE_WEIGHTS + "*.safetensors: the base pipeline's"
+          + " transformer is needed to merge a LoRA-only checkpoint into");
     }
     List<TensorRecipe> tensors = new ArrayList<>();
     for (String file : files) {
