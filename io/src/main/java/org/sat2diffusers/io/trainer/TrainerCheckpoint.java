@@ -39,6 +39,12 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
   static final String LORA_FILE = "pytorch_lora_weights.safetensors";
   static final String SAFETENSORS_FILE = "model.safetensors";
   static final String BIN_FILE = "pytorch_model.bin";
+  /** The module prefix of a Diffusers pipeline's LoRA file ({@code save_lora_weights}). */
+  private static final String LORA_PREFIX = "transformer.";
+  /** The weight files of a Diffusers model folder: {@code <this>.safetensors} or its shards. */
+  private static final String BASE_WEIGHTS = "diffusion_pytorch_model";
+  private static final String BASE_HINT = "pass --base-pipeline DIR (the Diffusers folder of the model it was trained"
+      + " from) to merge it into that model's transformer";
 
   /** Where the full (base or fine-tuned) weights are. */
   public enum Layout {
@@ -154,6 +160,18 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
 
   /** As {@link #model()}, every file opened by {@code opener}. */
   public List<TensorRecipe> model(SourceOpener opener) throws IOException {
+    return model(opener, null);
+  }
+
+  /**
+   * As {@link #model()}; a checkpoint holding only a PEFT LoRA (the LoRA file alone, or CogKit's
+   * LoRA-only DCP save) gives the tensors of {@code baseTransformer} (a base model's Diffusers {@code
+   * transformer/} folder, its {@code *.safetensors}) and the LoRA's {@code <module>.lora_A.weight} /
+   * {@code lora_B.weight} beside them, for the planner to merge; without a base, an error saying so.
+   *
+   * @param baseTransformer the base model's transformer folder, or null
+   */
+  public List<TensorRecipe> model(SourceOpener opener, String baseTransformer) throws IOException {
     List<TensorRecipe> saved = switch (layout) {
       case SAFETENSORS -> safetensors(folder + "/" + SAFETENSORS_FILE, opener);
       case PYTORCH_BIN -> torchFile(folder + "/" + BIN_FILE, opener);
@@ -161,16 +179,28 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
           .map(r -> r.named(r.key().substring(DCP_MODEL_PREFIX.length()))).toList();
       case DEEPSPEED -> throw new TrainerCheckpointException(folder + ": a DeepSpeed checkpoint is read as the ZeRO save in the"
           + " folder its 'latest' names, not file by file");
-      case LORA_ONLY -> throw new TrainerCheckpointException(folder + ": holds no model weights, only the LoRA file " + loraFile);
+      case LORA_ONLY -> {
+        // the PEFT file names the modules as the pipeline's LoRA loader does: transformer.<module>
+        List<TensorRecipe> lora = safetensors(loraFile, opener);
+        if (baseTransformer == null) {
+          throw new TrainerCheckpointException(folder + ": holds only the PEFT LoRA file " + loraFile + " (a LoRA run without"
+              + " DeepSpeed, or CogKit's low-VRAM save), no transformer weights: " + BASE_HINT);
+        }
+        yield onBase(baseTransformer, lora.stream().map(r -> r.named(r.key().startsWith(LORA_PREFIX)
+            ? r.key().substring(LORA_PREFIX.length()) : r.key())).toList(), opener);
+      }
     };
     if (saved.isEmpty()) {
       throw new TrainerCheckpointException(folder + ": no model tensors in " + String.join(", ", files())
           + (layout == Layout.DCP ? " (expected keys under '" + DCP_MODEL_PREFIX + "', as CogKit saves them)" : ""));
     }
-    if (saved.stream().allMatch(r -> r.key().contains(".lora_A.") || r.key().contains(".lora_B."))) {
-      throw new TrainerCheckpointException(folder + ": holds LoRA weights only (" + saved.size() + " tensors such as '"
-          + saved.get(0).key() + "': CogKit saves get_peft_model_state_dict for a LoRA run), no transformer weights;"
-          + " converting a LoRA alone is not supported");
+    if (layout != Layout.LORA_ONLY && saved.stream().allMatch(r -> r.key().contains(".lora_A.") || r.key().contains(".lora_B."))) {
+      if (baseTransformer == null) {
+        throw new TrainerCheckpointException(folder + ": holds LoRA weights only (" + saved.size() + " tensors such as '"
+            + saved.get(0).key() + "': CogKit saves get_peft_model_state_dict for a LoRA run), no transformer weights: "
+            + BASE_HINT);
+      }
+      return onBase(baseTransformer, saved, opener);
     }
     if (saved.stream().allMatch(r -> r.key().startsWith(DDP_PREFIX))) {
       return saved.stream().map(r -> r.named(r.key().substring(DDP_PREFIX.length()))).toList();
@@ -180,7 +210,8 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
 
   /**
    * Every file {@link #model} reads: the weights file, or a DCP folder's {@code .metadata} and its
-   * {@code __<rank>_<n>.distcp} files; none for DeepSpeed (see {@link #deepSpeedFolder}) or a LoRA-only checkpoint.
+   * {@code __<rank>_<n>.distcp} files, or the LoRA file of a LoRA-only checkpoint; none for DeepSpeed (see
+   * {@link TrainerLayout}).
    */
   public List<String> files() throws IOException {
     List<String> files = new ArrayList<>();
@@ -192,6 +223,7 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
         StorageFiles.list(folder + "/*.distcp").stream()
             .filter(f -> DISTCP_FILE.matcher(f.substring(f.lastIndexOf('/') + 1)).matches()).forEach(files::add);
       }
+      case LORA_ONLY -> files.add(loraFile);
       default -> { }
     }
     return files;
@@ -200,6 +232,23 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
   /** The PEFT LoRA weights ({@code transformer.<module>.lora_A.weight}, ...), empty when there is no LoRA file. */
   public List<TensorRecipe> lora() throws IOException {
     return loraFile == null ? List.of() : safetensors(loraFile, RandomAccessInputs::open);
+  }
+
+  /** The base transformer's tensors, then the LoRA's: the planner folds each module's pair into its weight. */
+  private static List<TensorRecipe> onBase(String baseTransformer, List<TensorRecipe> lora, SourceOpener opener)
+      throws IOException {
+    // its weights only, one file or shards: not a LoRA file a conversion with --lora-mode may have put beside them
+    List<String> files = StorageFiles.list(baseTransformer + "/" + BASE_WEIGHTS + "*.safetensors").stream().sorted().toList();
+    if (files.isEmpty()) {
+      throw new TrainerCheckpointException(baseTransformer + ": no " + BASE_WEIGHTS + "*.safetensors: the base pipeline's"
+          + " transformer is needed to merge a LoRA-only checkpoint into");
+    }
+    List<TensorRecipe> tensors = new ArrayList<>();
+    for (String file : files) {
+      tensors.addAll(safetensors(file, opener));
+    }
+    tensors.addAll(lora);
+    return tensors;
   }
 
   private static List<TensorRecipe> torchFile(String file, SourceOpener opener) throws IOException {

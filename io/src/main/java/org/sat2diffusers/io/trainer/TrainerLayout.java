@@ -99,11 +99,7 @@ public final class TrainerLayout {
         SatCheckpoint zero = SatLayout.resolve(deepSpeedFolder(checkpoint.folder()));
         return new SatCheckpoint(source, iteration, zero.files(), zero.recipeFolders());
       }
-      case LORA_ONLY:
-        throw new TrainerCheckpointException(checkpoint.folder() + ": holds only the PEFT LoRA file " + checkpoint.loraFile()
-            + " (a LoRA run without DeepSpeed, or CogKit's low-VRAM save), no transformer weights: it already is a"
-            + " Diffusers LoRA file (pipe.load_lora_weights); converting a LoRA alone is not supported");
-      default:
+      default: // a LoRA-only checkpoint too: read onto --base-pipeline's transformer, or refused then
         return new SatCheckpoint(source, iteration, checkpoint.files(),
             List.of(new RecipeFolder(RecipeFolder.Kind.TRAINER, checkpoint.folder())));
     }

@@ -21,6 +21,7 @@ import org.sat2diffusers.transforms.convert.Provenance;
 import org.sat2diffusers.transforms.convert.Weights;
 import org.sat2diffusers.transforms.convert.SeparateVae;
 import org.sat2diffusers.transforms.parallel.ReplicaCheck;
+import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.records.SourcePart;
 
 /**
@@ -53,7 +54,8 @@ public final class PlanCheckpoint {
   /**
    * A recipe folder's tensors: a DeepSpeed ZeRO save's fp32 masters or 16-bit module ({@code --weights};
    * the module of a ZeRO-3 save is placeholders, an error naming {@code fp32-master}), SAT's ZeRO-3
-   * ranks consolidated (16-bit module), a trainer checkpoint's model (Diffusers names).
+   * ranks consolidated (16-bit module), a trainer checkpoint's model (Diffusers names; a LoRA-only one's
+   * LoRA beside the --base-pipeline's transformer).
    */
   public static SourcePart read(RecipeFolder folder, ConversionSettings settings) throws IOException {
     return read(folder, settings, RandomAccessInputs::open);
@@ -68,7 +70,8 @@ public final class PlanCheckpoint {
         yield settings.weights() == Weights.FP32_MASTER ? zero.fp32Master() : zero.module();
       }
       case SAT_ZERO3 -> SatZero3Checkpoint.consolidate(folder.folder());
-      case TRAINER -> TrainerCheckpoint.recognize(folder.folder()).model(opener);
+      case TRAINER -> TrainerCheckpoint.recognize(folder.folder()).model(opener,
+          settings.basePipeline() == null ? null : settings.basePipeline().dir() + "/" + Component.TRANSFORMER.folder());
     };
     return SourcePart.recipes(folder.folder(), recipes);
   }

@@ -58,11 +58,13 @@ class BrokenTrainerCheckpointTest {
   }
 
   @Test
-  void aLoraRunsCheckpointIsOneErrorSayingItsWeightsAreALora() throws IOException {
+  void aLoraRunsCheckpointWithoutABaseIsOneErrorSayingToPassTheBasePipeline() throws IOException {
     Path peftOnly = copy("trainer/cogvideox-t2v-lora-ddp/checkpoint-3");
     assertOneError(peftOnly, peftOnly + ": holds only the PEFT LoRA file " + peftOnly.resolve("pytorch_lora_weights.safetensors"));
+    assertOneError(peftOnly, "pass --base-pipeline DIR");
     Path dcp = copy("dcp/fsdp2-t2v-lora-2ranks/checkpoint-3");
     assertOneError(dcp, dcp + ": holds LoRA weights only");
+    assertOneError(dcp, "pass --base-pipeline DIR");
   }
 
   private Path copy(String fixture) throws IOException {

@@ -1,9 +1,11 @@
 package org.sat2diffusers.transforms.lora;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.IntToDoubleFunction;
 import java.util.regex.Matcher;
@@ -29,6 +31,12 @@ public final class LoraGrouper {
   private static final Pattern PEFT_KEY =
       Pattern.compile("^(.+)\\.(?:base_layer\\.(weight|bias)|lora_([AB])\\.([^.]+)\\.weight)$");
 
+  /**
+   * A PEFT LoRA file's matrices ({@code get_peft_model_state_dict} drops the adapter name), merged
+   * into a base model's {@code M.weight} / {@code M.bias} of the same module.
+   */
+  private static final Pattern PEFT_FILE_KEY = Pattern.compile("^(.+)\\.lora_([AB])\\.weight$");
+
   /** The tensors with LoRA modules folded (a merged weight sits where its original weight was), and the groups found. */
   public record Result(List<ComponentTensor> tensors, List<LoraGroup> groups) {}
 
@@ -46,18 +54,34 @@ public final class LoraGrouper {
    * Folds PEFT LoRA modules, as a Diffusers-based trainer's LoRA-injected transformer holds them, the
    * same way: {@code M.base_layer.weight} with {@code M.lora_A.<adapter>.weight} ([r, in]) and {@code
    * M.lora_B.<adapter>.weight} ([out, r]) becomes {@code M.weight} carrying {@code B @ A * alpha / r},
-   * {@code M.base_layer.bias} becomes {@code M.bias}. One adapter in all.
+   * {@code M.base_layer.bias} becomes {@code M.bias}. One adapter in all. A base model's tensors with a
+   * PEFT LoRA file's beside them ({@code M.weight}, {@code M.lora_A.weight}, {@code M.lora_B.weight})
+   * fold the same way.
    *
    * @param alpha --lora-alpha, or null for alpha = r (scale 1): PEFT's weight files keep no alpha, and
    *     Diffusers loads such a file at scale 1
    */
   public static Result groupPeft(Map<String, SourceTensor> keyed, Double alpha) {
+    Set<String> fileModules = new HashSet<>();
+    for (String key : keyed.keySet()) {
+      Matcher m = PEFT_FILE_KEY.matcher(key);
+      if (m.matches()) {
+        fileModules.add(m.group(1));
+      }
+    }
     Map<String, SourceTensor> asLora2 = new LinkedHashMap<>();
     String adapter = null;
     for (Map.Entry<String, SourceTensor> e : keyed.entrySet()) {
       Matcher m = PEFT_KEY.matcher(e.getKey());
+      Matcher file = PEFT_FILE_KEY.matcher(e.getKey());
       String key = e.getKey();
-      if (m.matches()) {
+      int dot = key.lastIndexOf('.');
+      if (file.matches()) {
+        key = file.group(1) + ".matrix_" + file.group(2) + ".0";
+      } else if (dot > 0 && fileModules.contains(key.substring(0, dot))
+          && (key.endsWith(".weight") || key.endsWith(".bias"))) {
+        key = key.substring(0, dot) + ".original" + key.substring(dot);
+      } else if (m.matches()) {
         if (m.group(2) != null) {
           key = m.group(1) + ".original." + m.group(2);
         } else {

@@ -80,6 +80,29 @@ class LoraGrouperTest {
     assertTrue(e.getMessage().contains("'default' and 'other'"), e.getMessage());
   }
 
+  @Test
+  void foldsAPeftFilesMatricesIntoTheBaseModelsWeight() {
+    String q = "transformer_blocks.0.attn1.to_q";
+    Map<String, SourceTensor> keyed = new LinkedHashMap<>();
+    for (String[] key : new String[][] {{q + ".weight", "6", "4"}, {q + ".bias", "6"}, {"norm_out.linear.weight", "8", "4"},
+        {q + ".lora_A.weight", "2", "4"}, {q + ".lora_B.weight", "6", "2"}}) {
+      long[] shape = Arrays.stream(key).skip(1).mapToLong(Long::parseLong).toArray();
+      keyed.put(key[0], source(key[0].contains("lora") ? "lora.safetensors" : "base.safetensors", key[0], Dtype.F32, shape));
+    }
+    LoraGrouper.Result result = LoraGrouper.groupPeft(keyed, 4.0);
+    assertEquals(List.of(q + ".weight", q + ".bias", "norm_out.linear.weight"),
+        result.tensors().stream().map(ComponentTensor::key).toList());
+    ComponentTensor merged = result.tensors().get(0);
+    assertEquals(2.0f, merged.lora().scale());
+    assertEquals(List.of(List.of(keyed.get(q + ".lora_B.weight").byteRange())), merged.lora().b());
+    assertEquals(List.of(q + ".weight", q + ".lora_A.weight", q + ".lora_B.weight"), merged.sourceKeys());
+    assertEquals(null, result.tensors().get(2).lora());
+
+    keyed.remove(q + ".weight");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraGrouper.groupPeft(keyed, null));
+    assertTrue(e.getMessage().contains("no original.weight"), e.getMessage());
+  }
+
   private static void assertError(Map<String, SourceTensor> keyed, String detail) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraGrouper.group(keyed, 1.0));
     assertTrue(e.getMessage().startsWith("ckpt.pt: LoRA module 'model.diffusion_model." + M + "'"), e.getMessage());
