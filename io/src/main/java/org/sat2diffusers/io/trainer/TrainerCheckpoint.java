@@ -3,9 +3,7 @@ package org.sat2diffusers.io.trainer;
 import java.io.IOException;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.sat2diffusers.io.dcp.DcpCheckpoint;
@@ -106,25 +104,6 @@ public record TrainerCheckpoint(String folder, long step, Layout layout, String 
           + BIN_FILE + ", .metadata (torch.distributed.checkpoint) or " + LORA_FILE);
     }
     return new TrainerCheckpoint(dir, step, layout, lora);
-  }
-
-  /** The {@code checkpoint-<step>} folders directly under {@code outputDir}, by step. */
-  public static List<TrainerCheckpoint> discover(String outputDir) throws IOException {
-    String dir = StorageFiles.isLocal(outputDir) ? Paths.get(outputDir).toAbsolutePath().normalize().toString() : outputDir;
-    TreeMap<Long, String> folders = new TreeMap<>();
-    for (String file : StorageFiles.list(dir + "/checkpoint-*/*")) {
-      String parent = file.substring(0, file.lastIndexOf('/'));
-      Matcher m = NAME.matcher(parent.substring(parent.lastIndexOf('/') + 1));
-      if (m.matches() && parent.substring(0, parent.lastIndexOf('/')).equals(dir)) {
-        folders.put(Long.parseLong(m.group(1)), parent);
-      }
-    }
-    List<TrainerCheckpoint> checkpoints = new ArrayList<>();
-    for (String folder : folders.values()) {
-      checkpoints.add(recognize(folder));
-    }
-    checkpoints.sort(Comparator.comparingLong(TrainerCheckpoint::step));
-    return checkpoints;
   }
 
   /**
