@@ -82,10 +82,7 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Mixin StorageOptions storage;
 
-  @Option(names = "--temp-location", paramLabel = "DIR",
-      description = "Where workers leave the run's outcomes for this process. Default: this machine's temp folder"
-          + " with embedded runners; OUTPUT/.sat2diffusers-runs on a cluster (it must be storage both can reach).")
-  String tempLocation;
+  @Mixin RunLogOptions runLogOptions;
 
   /** The --output of a command line's job (absolute), null with --manifest. */
   private String output;
@@ -159,13 +156,7 @@ public final class ConvertCommand implements Callable<Integer> {
   }
 
   private String runLogDir(List<CheckpointJob> jobs) {
-    if (tempLocation != null) {
-      return Paths2.absolute(tempLocation);
-    }
-    if (runner.workersAreLocal()) {
-      return Paths2.absolute(System.getProperty("java.io.tmpdir"));
-    }
-    return (output != null ? output : jobs.get(0).outputDir()) + "/.sat2diffusers-runs";
+    return runLogOptions.runLogDir(runner, output != null ? output : jobs.get(0).outputDir());
   }
 
   /** The jobs of a --manifest, which replaces the job options on the command line. */

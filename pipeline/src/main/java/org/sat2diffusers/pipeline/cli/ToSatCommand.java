@@ -100,10 +100,7 @@ public final class ToSatCommand implements Callable<Integer> {
 
   @Mixin StorageOptions storage;
 
-  @Option(names = "--temp-location", paramLabel = "DIR",
-      description = "Where workers leave the run's outcomes for this process. Default: this machine's temp folder"
-          + " with embedded runners; OUTPUT/.sat2diffusers-runs on a cluster (it must be storage both can reach).")
-  String tempLocation;
+  @Mixin RunLogOptions runLogOptions;
 
   @Override
   public Integer call() {
@@ -210,13 +207,7 @@ public final class ToSatCommand implements Callable<Integer> {
 
   /** Where the workers leave the run's outcomes: as convert chooses it. */
   private String runLogDir(List<ToSatJob> jobs) {
-    if (tempLocation != null) {
-      return absolute(tempLocation);
-    }
-    if (runner.workersAreLocal()) {
-      return absolute(System.getProperty("java.io.tmpdir"));
-    }
-    return jobs.get(0).output() + "/.sat2diffusers-runs";
+    return runLogOptions.runLogDir(runner, jobs.get(0).output());
   }
 
   private static String absolute(String path) {
