@@ -2,7 +2,6 @@ package org.sat2diffusers.pipeline.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -210,9 +209,10 @@ public final class ToSatCommand implements Callable<Integer> {
     return runLogOptions.runLogDir(runner, jobs.get(0).output());
   }
 
+  /** As {@link Paths2#absolute}, a URI's trailing slash dropped too: SAT run paths are joined with "/". */
   private static String absolute(String path) {
-    return path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") ? path.replaceAll("/+$", "")
-        : Path.of(path).toAbsolutePath().normalize().toString();
+    String absolute = Paths2.absolute(path);
+    return absolute.contains("://") ? absolute.replaceAll("/+$", "") : absolute;
   }
 
   private static void printPlan(PrintWriter out, ToSatJob job, SatRunPlan plan) {

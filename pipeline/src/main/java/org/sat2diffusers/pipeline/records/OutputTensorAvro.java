@@ -20,22 +20,13 @@ import org.sat2diffusers.transforms.records.OutputTensor;
 
 /** Avro form of an output tensor's recipe: byte ranges to concatenate, an optional LoRA update or scale, a cast. */
 final class OutputTensorAvro {
-  static final Schema RANGE =
-      SchemaBuilder.record("ByteRange")
-          .namespace("org.sat2diffusers")
-          .fields()
-          .requiredString("file")
-          .requiredLong("offset")
-          .requiredLong("length")
-          .endRecord();
-
   static final Schema LORA =
       SchemaBuilder.record("LoraDelta")
           .namespace("org.sat2diffusers")
           .fields()
           .requiredString("dtype")
-          .name("a").type().array().items().array().items(RANGE).noDefault()
-          .name("b").type().array().items().array().items(RANGE).noDefault()
+          .name("a").type().array().items().array().items(ByteRangeAvro.SCHEMA).noDefault()
+          .name("b").type().array().items().array().items(ByteRangeAvro.SCHEMA).noDefault()
           .requiredInt("rank")
           .requiredLong("inFeatures")
           .requiredLong("outPerPart")
@@ -52,7 +43,7 @@ final class OutputTensorAvro {
           .requiredString("dtype")
           .name("shape").type().array().items().longType().noDefault()
           .requiredString("sourceDtype")
-          .name("sources").type().array().items(RANGE).noDefault()
+          .name("sources").type().array().items(ByteRangeAvro.SCHEMA).noDefault()
           .name("lora").type().optional().type(LORA)
           .name("sourceKeys").type().array().items().stringType().noDefault()
           .name("scale").type().floatType().floatDefault(1f)
@@ -67,7 +58,7 @@ final class OutputTensorAvro {
     r.put("dtype", t.dtype().name());
     r.put("shape", t.shape());
     r.put("sourceDtype", t.sourceDtype().name());
-    r.put("sources", toAvro(t.sources()));
+    r.put("sources", ByteRangeAvro.toAvro(t.sources()));
     r.put("lora", t.lora() == null ? null : lora(t.lora()));
     r.put("sourceKeys", t.sourceKeys());
     r.put("scale", t.scale());
@@ -82,7 +73,7 @@ final class OutputTensorAvro {
         Dtype.valueOf(string(r, "dtype")),
         longs(r, "shape"),
         Dtype.valueOf(string(r, "sourceDtype")),
-        fromAvro(records(r, "sources")),
+        ByteRangeAvro.fromAvro(records(r, "sources")),
         lora == null ? null : lora(lora),
         strings(r, "sourceKeys"),
         (Float) r.get("scale"));
@@ -91,8 +82,8 @@ final class OutputTensorAvro {
   private static GenericRecord lora(LoraDelta d) {
     GenericRecord r = new GenericData.Record(LORA);
     r.put("dtype", d.dtype().name());
-    r.put("a", d.a().stream().map(OutputTensorAvro::toAvro).toList());
-    r.put("b", d.b().stream().map(OutputTensorAvro::toAvro).toList());
+    r.put("a", d.a().stream().map(ByteRangeAvro::toAvro).toList());
+    r.put("b", d.b().stream().map(ByteRangeAvro::toAvro).toList());
     r.put("rank", d.rank());
     r.put("inFeatures", d.inFeatures());
     r.put("outPerPart", d.outPerPart());
@@ -117,28 +108,8 @@ final class OutputTensorAvro {
   private static List<List<ByteRange>> parts(GenericRecord r, String field) {
     List<List<ByteRange>> parts = new ArrayList<>();
     for (Object part : (List<Object>) r.get(field)) {
-      parts.add(fromAvro(List.copyOf((List<GenericRecord>) part)));
+      parts.add(ByteRangeAvro.fromAvro(List.copyOf((List<GenericRecord>) part)));
     }
     return parts;
-  }
-
-  private static List<GenericRecord> toAvro(List<ByteRange> ranges) {
-    List<GenericRecord> out = new ArrayList<>(ranges.size());
-    for (ByteRange b : ranges) {
-      GenericRecord r = new GenericData.Record(RANGE);
-      r.put("file", b.file());
-      r.put("offset", b.offset());
-      r.put("length", b.length());
-      out.add(r);
-    }
-    return out;
-  }
-
-  private static List<ByteRange> fromAvro(List<GenericRecord> records) {
-    List<ByteRange> out = new ArrayList<>(records.size());
-    for (GenericRecord r : records) {
-      out.add(new ByteRange(string(r, "file"), longValue(r, "offset"), longValue(r, "length")));
-    }
-    return out;
   }
 }

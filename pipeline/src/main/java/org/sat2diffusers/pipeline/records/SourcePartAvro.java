@@ -8,22 +8,12 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.Coder;
 import org.sat2diffusers.io.dtype.Dtype;
-import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.torch.TensorRecipe;
 import org.sat2diffusers.transforms.records.KeyNames;
 import org.sat2diffusers.transforms.records.SourcePart;
 
 /** Avro form of one part of a checkpoint: a torch file's index, or recipes (no tensor bytes either way). */
 public final class SourcePartAvro {
-  private static final Schema RANGE =
-      SchemaBuilder.record("ByteRange")
-          .namespace("org.sat2diffusers")
-          .fields()
-          .requiredString("file")
-          .requiredLong("offset")
-          .requiredLong("length")
-          .endRecord();
-
   private static final Schema RECIPE =
       SchemaBuilder.record("TensorRecipe")
           .namespace("org.sat2diffusers")
@@ -31,7 +21,7 @@ public final class SourcePartAvro {
           .requiredString("key")
           .requiredString("dtype")
           .name("shape").type().array().items().longType().noDefault()
-          .name("ranges").type().array().items(RANGE).noDefault()
+          .name("ranges").type().array().items(ByteRangeAvro.SCHEMA).noDefault()
           .endRecord();
 
   static final Schema SCHEMA =
@@ -62,15 +52,7 @@ public final class SourcePartAvro {
         recipe.put("key", t.key());
         recipe.put("dtype", t.dtype().name());
         recipe.put("shape", t.shape());
-        List<GenericRecord> ranges = new ArrayList<>(t.ranges().size());
-        for (ByteRange b : t.ranges()) {
-          GenericRecord range = new GenericData.Record(RANGE);
-          range.put("file", b.file());
-          range.put("offset", b.offset());
-          range.put("length", b.length());
-          ranges.add(range);
-        }
-        recipe.put("ranges", ranges);
+        recipe.put("ranges", ByteRangeAvro.toAvro(t.ranges()));
         recipes.add(recipe);
       }
     }
@@ -85,13 +67,8 @@ public final class SourcePartAvro {
     if (r.get("recipes") != null) {
       recipes = new ArrayList<>();
       for (GenericRecord t : AvroFields.records(r, "recipes")) {
-        List<ByteRange> ranges = new ArrayList<>();
-        for (GenericRecord b : AvroFields.records(t, "ranges")) {
-          ranges.add(new ByteRange(AvroFields.string(b, "file"), AvroFields.longValue(b, "offset"),
-              AvroFields.longValue(b, "length")));
-        }
         recipes.add(new TensorRecipe(AvroFields.string(t, "key"), Dtype.valueOf(AvroFields.string(t, "dtype")),
-            AvroFields.longs(t, "shape"), ranges));
+            AvroFields.longs(t, "shape"), ByteRangeAvro.fromAvro(AvroFields.records(t, "ranges"))));
       }
     }
     return new SourcePart(AvroFields.string(r, "path"),
