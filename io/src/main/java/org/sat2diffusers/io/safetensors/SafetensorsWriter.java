@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
+import org.sat2diffusers.io.storage.MappedRegions;
 import org.sat2diffusers.io.storage.RandomAccessInput;
 import org.sat2diffusers.io.storage.RangeSink;
 
@@ -22,8 +23,8 @@ import org.sat2diffusers.io.storage.RangeSink;
  * tensor's byte count. On a {@link FileChannel} tensors may come in any order, also from several
  * threads at once (positional writes); on a plain channel they must come in layout order. Only a
  * caller-sized buffer is ever held. Optionally computes a {@link Digest} of the header's bytes and of
- * each tensor's as they go by (a zero-copy range is hashed from its source, whose pages the copy has
- * just read: the written pages may already be on their way out of memory). Together they
+ * each tensor's as they go by (a zero-copy range is hashed from the file just written, read in place
+ * through {@link MappedRegions}). Together they
  * cover every byte of the file, and the tensors' are computed by the writing threads in parallel: a
  * whole-file digest would be one sequential pass, the slowest part of a local conversion.
  * A positional writer given the file's {@link Path} also takes byte ranges zero-copy: the tensor
@@ -231,7 +232,10 @@ public final class SafetensorsWriter {
       }
     }
 
-    /** Zero-copy into the local file through a channel of its own (its own position), then hashed from the source. */
+    /**
+     * Zero-copy into the local file through a channel of its own (its own position), then hashed
+     * from the file as written, its pages read in place (no second copy of the bytes).
+     */
     @Override
     public boolean transferFrom(RandomAccessInput in, long position, long length) throws IOException {
       if (transferFile == null) {
@@ -239,18 +243,22 @@ public final class SafetensorsWriter {
       }
       checkRoom(length);
       long at = entry.offset() + written;
-      writes.lock();
-      try (FileChannel out = FileChannel.open(transferFile, StandardOpenOption.WRITE)) {
-        out.position(at);
-        if (!in.transferTo(position, length, out)) {
-          return false;
+      try (FileChannel out = FileChannel.open(transferFile, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        writes.lock();
+        try {
+          out.position(at);
+          if (!in.transferTo(position, length, out)) {
+            return false;
+          }
+        } finally {
+          writes.unlock();
         }
-      } finally {
-        writes.unlock();
-      }
-      written += length;
-      if (running != null) {
-        hash(in, position, length, running);
+        written += length;
+        if (running != null && MappedRegions.available()) {
+          MappedRegions.read(out, at, length, running::update);
+        } else if (running != null) {
+          hash(in, position, length, running);
+        }
       }
       return true;
     }
