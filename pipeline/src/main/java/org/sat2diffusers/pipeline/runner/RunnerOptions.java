@@ -97,6 +97,10 @@ public final class RunnerOptions {
 
   /** The --beam-option values, parsed by Beam (unknown names and bad values are its usage errors). */
   private PipelineOptions beamOptions() {
+    if (runner == RunnerChoice.spark) {
+      // the jar registers only what every run needs (pipeline/pom.xml): Spark's names on demand
+      PipelineOptionsFactory.register(SparkPipelineOptions.class);
+    }
     return PipelineOptionsFactory.fromArgs(beamOptionArgs(beamOptions)).create();
   }
 
