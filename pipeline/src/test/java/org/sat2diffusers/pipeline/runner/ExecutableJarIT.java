@@ -1,6 +1,7 @@
 package org.sat2diffusers.pipeline.runner;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,7 +30,9 @@ class ExecutableJarIT {
 
     List<String> command = new ArrayList<>(List.of(ChildProcess.java(), "-jar", ExecutableJar.path().toString(), "convert"));
     command.addAll(fixture.args());
-    command.addAll(List.of("--output", spark.toString(), "--runner", "spark", "--spark-master", "local[2]"));
+    // a Spark option by name: Spark's options are registered on demand (the jar's registry leaves them out)
+    command.addAll(List.of("--output", spark.toString(), "--runner", "spark", "--spark-master", "local[2]",
+        "--beam-option", "storageLevel=MEMORY_ONLY"));
     try (ChildProcess run = ChildProcess.start("java-jar", command, Map.of(), work)) {
       assertEquals(0, run.awaitExit(TIMEOUT), run.logTail());
     }
@@ -49,6 +52,24 @@ class ExecutableJarIT {
       String addOpens = jar.getManifest().getMainAttributes().getValue("Add-Opens");
       assertNotNull(addOpens, "no Add-Opens in the manifest");
       assertTrue(addOpens.contains("java.base/sun.nio.ch"), addOpens);
+    }
+  }
+
+  /**
+   * Start-up (issue 17): Beam's options registry and JSON mapper take in only what an embedded run
+   * needs; each registrar or module more costs every run its loading and cross-checking.
+   */
+  @Test
+  void theOptionsRegistryAndJsonModulesHoldOnlyWhatEveryRunNeeds() throws IOException {
+    try (JarFile jar = new JarFile(ExecutableJar.path().toFile())) {
+      String registrars = service(jar, "org.apache.beam.sdk.options.PipelineOptionsRegistrar");
+      for (String left : List.of("spark", "gcp", "kinesis", "aws2")) {
+        assertFalse(registrars.contains(left), left + " options registered at every start:\n" + registrars);
+      }
+      assertTrue(registrars.contains("org.apache.beam.runners.direct.DirectRegistrar$Options"), registrars);
+      String modules = service(jar, "com.fasterxml.jackson.databind.Module");
+      assertFalse(modules.contains("scala") || modules.contains("jaxb"), modules);
+      assertTrue(modules.contains("org.apache.beam.sdk.io.aws2.options.AwsModule"), modules); // S3 options as JSON
     }
   }
 
