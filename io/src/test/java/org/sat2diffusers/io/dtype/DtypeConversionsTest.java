@@ -2,11 +2,14 @@ package org.sat2diffusers.io.dtype;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.BufferOverflowException;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -119,5 +122,38 @@ class DtypeConversionsTest {
     ByteBuffer half = ByteBuffer.allocate(2);
     DtypeConversions.encode(Dtype.F16, new float[] {1.0f}, 1, half);
     assertArrayEquals(new byte[] {0x00, 0x3c}, half.array(), "F16 1.0 little-endian");
+  }
+
+  /** Heap buffers at an offset, direct and read-only buffers: the same elements, the positions moved. */
+  @Test
+  void everyKindOfBufferDecodesAndEncodesAlikeFromItsPosition() {
+    float[] values = {1.0f, -2.5f, 0.0078125f, 65504f, -0.0f, 3.0e-5f};
+    for (Dtype dtype : List.of(Dtype.F32, Dtype.F16, Dtype.BF16)) {
+      int bytes = values.length * dtype.size();
+      ByteBuffer plain = ByteBuffer.allocate(bytes);
+      DtypeConversions.encode(dtype, values, values.length, plain);
+      ByteBuffer sliced = ByteBuffer.allocate(bytes + 5).position(3).slice(); // arrayOffset 3
+      ByteBuffer direct = ByteBuffer.allocateDirect(bytes + 1).position(1);
+      for (ByteBuffer target : List.of(sliced, direct)) {
+        DtypeConversions.encode(dtype, values, values.length, target);
+        assertEquals(target == direct ? bytes + 1 : bytes, target.position(), dtype + ": position after encoding");
+        byte[] written = new byte[bytes];
+        target.duplicate().position(target.position() - bytes).get(written);
+        assertArrayEquals(plain.array(), written, dtype + " into " + target);
+      }
+      float[] expected = new float[values.length];
+      DtypeConversions.decode(dtype, ByteBuffer.wrap(plain.array()), expected, values.length);
+      for (ByteBuffer source : List.of(ByteBuffer.wrap(plain.array()).asReadOnlyBuffer(),
+          ByteBuffer.allocateDirect(bytes).put(plain.array()).flip())) {
+        float[] decoded = new float[values.length];
+        DtypeConversions.decode(dtype, source, decoded, values.length);
+        assertArrayEquals(expected, decoded, dtype + " from " + source);
+        assertEquals(bytes, source.position(), dtype + ": position after decoding");
+      }
+      assertThrows(BufferUnderflowException.class,
+          () -> DtypeConversions.decode(dtype, ByteBuffer.allocate(bytes - 1), new float[values.length], values.length));
+      assertThrows(BufferOverflowException.class,
+          () -> DtypeConversions.encode(dtype, values, values.length, ByteBuffer.allocate(bytes - 1)));
+    }
   }
 }
