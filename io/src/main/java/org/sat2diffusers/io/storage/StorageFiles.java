@@ -1,12 +1,12 @@
 package org.sat2diffusers.io.storage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +14,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.TreeSet;
@@ -86,20 +87,51 @@ public final class StorageFiles {
     return !list(file).isEmpty();
   }
 
-  /** Reads a small text file (at most {@code maxBytes}; a larger file is an error naming it). */
+  /**
+   * Reads a small text file (at most {@code maxBytes}; a larger file is an error naming it). An S3
+   * object replaced by a shorter one while it is read (Beam's channel takes the size when opened,
+   * the bytes later) is a {@link ChangedWhileReadingException}, not an endless wait for the rest.
+   */
   public static String readString(String file, int maxBytes) throws IOException {
     byte[] bytes;
-    try (InputStream in = Channels.newInputStream(FileSystems.open(resource(file)))) {
-      bytes = in.readNBytes(maxBytes + 1);
+    try (ReadableByteChannel channel = FileSystems.open(resource(file))) {
+      bytes = readAll(channel, maxBytes + 1);
     } catch (IOException e) {
       throw PathErrors.naming(file, "cannot read", e);
     } catch (SdkException e) { // Beam's S3 channel asks for the object at the first read, unchecked
       throw S3Errors.of(file, "cannot read", e);
     }
+    if (bytes == null) {
+      throw new ChangedWhileReadingException(file + " changed while it was read: it ended before the size it had when opened");
+    }
     if (bytes.length > maxBytes) {
       throw new FileTooLargeException(file + " is larger than the " + maxBytes + " bytes expected of it");
     }
     return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Up to {@code limit} bytes, to the end of the channel; null when a read makes no progress before
+   * the end (Beam's S3 channel then answers 0 at every call: its object ended early).
+   */
+  private static byte[] readAll(ReadableByteChannel channel, int limit) throws IOException {
+    ByteBuffer buffer = ByteBuffer.allocate(Math.min(limit, 8192));
+    while (true) {
+      if (!buffer.hasRemaining()) {
+        if (buffer.capacity() == limit) {
+          break;
+        }
+        buffer = ByteBuffer.allocate((int) Math.min(limit, 2L * buffer.capacity())).put(buffer.flip());
+      }
+      int n = channel.read(buffer);
+      if (n < 0) {
+        break;
+      }
+      if (n == 0) {
+        return null;
+      }
+    }
+    return Arrays.copyOf(buffer.array(), buffer.position());
   }
 
   public static void writeString(String file, String text) throws IOException {

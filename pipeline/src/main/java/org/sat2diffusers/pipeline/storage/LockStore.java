@@ -19,6 +19,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
+import org.sat2diffusers.io.storage.ChangedWhileReadingException;
 import org.sat2diffusers.io.storage.S3ConditionalReplace;
 import org.sat2diffusers.io.storage.S3CreateIfAbsent;
 import org.sat2diffusers.io.storage.StorageFiles;
@@ -93,12 +94,21 @@ abstract class LockStore {
   /** Removes the folder if it holds nothing (a lock taken for an output that was then never written). */
   void removeFolderIfEmpty(String dir) throws IOException {}
 
-  /** The lock's text, or empty when there is none. */
+  /**
+   * The lock's text, or empty when there is none. A lock replaced while it is read (a rival's
+   * takeover, a renewal) is read again.
+   */
   Optional<String> read(String file) throws IOException {
-    try {
-      return Optional.of(StorageFiles.readString(file, MAX_LOCK_BYTES));
-    } catch (FileNotFoundException | NoSuchFileException e) {
-      return Optional.empty();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return Optional.of(StorageFiles.readString(file, MAX_LOCK_BYTES));
+      } catch (FileNotFoundException | NoSuchFileException e) {
+        return Optional.empty();
+      } catch (ChangedWhileReadingException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+      }
     }
   }
 
