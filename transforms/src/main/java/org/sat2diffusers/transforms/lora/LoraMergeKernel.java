@@ -38,15 +38,15 @@ public final class LoraMergeKernel {
       return product;
     }
 
-    private static float[][] rows(float[][] have, int count) {
-      if (have.length >= count) {
-        return have;
-      }
-      float[][] grown = Arrays.copyOf(have, count);
-      for (int i = have.length; i < count; i++) {
-        grown[i] = new float[COLUMNS];
-      }
-      return grown;
+    /**
+     * {@code count} arrays of at least {@code width} floats (width at most the block's columns: a
+     * block of many narrow rows then needs no more floats than its own).
+     */
+    private static float[][] rows(float[][] have, int count, int width) {
+      int haveWidth = have.length == 0 ? 0 : have[0].length;
+      return have.length >= count && haveWidth >= width
+          ? have
+          : new float[Math.max(count, have.length)][Math.max(width, haveWidth)];
     }
   }
 
@@ -87,10 +87,11 @@ public final class LoraMergeKernel {
    */
   static void javaKernel(
       float[] w, int rows, int cols, float[] a, float[] b, int firstBRow, int rank, float scale, Scratch scratch) {
-    float[][] as = scratch.aSlice = Scratch.rows(scratch.aSlice, rank);
-    float[][] ps = scratch.productRows = Scratch.rows(scratch.productRows, rows);
-    for (int first = 0; first < cols; first += COLUMNS) {
-      int n = Math.min(COLUMNS, cols - first);
+    int width = Math.min(COLUMNS, cols);
+    float[][] as = scratch.aSlice = Scratch.rows(scratch.aSlice, rank, width);
+    float[][] ps = scratch.productRows = Scratch.rows(scratch.productRows, rows, width);
+    for (int first = 0; first < cols; first += width) {
+      int n = Math.min(width, cols - first);
       for (int k = 0; k < rank; k++) {
         System.arraycopy(a, k * cols + first, as[k], 0, n);
       }

@@ -61,9 +61,10 @@ class LoraMergeKernelTest {
   @Test
   void javaKernelHandlesShapesThatAreNotMultiplesOfItsBlocks() {
     Random random = new Random(2);
-    LoraMergeKernel.Scratch scratch = new LoraMergeKernel.Scratch(); // shared: grown, then reused with stale contents
-    for (int rows : new int[] {341, 3, 1}) {
-      for (int cols : new int[] {1920, 5}) {
+    // one scratch throughout: grown in width, then in rows, and reused with stale contents
+    LoraMergeKernel.Scratch scratch = new LoraMergeKernel.Scratch();
+    for (int rows : new int[] {3, 341, 1}) {
+      for (int cols : new int[] {5, 1920}) {
         for (int rank : new int[] {128, 7, 1}) {
           assertJavaKernelMatchesReference(random, scratch, rows, cols, rank);
         }
