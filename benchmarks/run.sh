@@ -13,8 +13,9 @@
 #   s3       S3Proxy on loopback (filesystem store in the scratch folder): `aws s3 cp s3://bench-in/X s3://bench-out/Y`
 #            of the 2B checkpoint vs the converter s3:// to s3:// (one shard)
 #   spark    the converter over the ten checkpoints on Spark local[2] vs embedded (DirectRunner)
-#   kernel   the LoRA merge kernel alone (native BLAS, Java path, Java path with the Vector API) vs
-#            numpy matmul on (3072x128)x(128x3072) fp32
+#   kernel   the LoRA merge kernel alone (native BLAS, then the Java kernel) vs numpy matmul on
+#            (3072x128)x(128x3072) fp32; the kernel runs the products on as many threads as there are
+#            cores (each its own parts, like the converter's shard writers), as numpy uses every core
 # Each mode first leaves only its own sources in the page cache (read once, untimed; the other
 # inputs dropped from it). Every timing is a whole process, output durable (sync) on both sides; the converter's peak RSS
 # comes from /usr/bin/time -v. Medians and ratios are from the same run. Each mode ends with its
@@ -269,8 +270,6 @@ kernel() {
     java -Dsat2diffusers.blas=native -cp "$cp" $bench | tee "$SCRATCH/k-native"
   fi
   java -Dsat2diffusers.blas=java -cp "$cp" $bench 2> /dev/null | sed 's/^/(Java path) /' | tee "$SCRATCH/k-java"
-  java --add-modules jdk.incubator.vector -Dsat2diffusers.blas=java -cp "$cp" $bench 2> /dev/null \
-    | sed 's/^/(Java path, --add-modules jdk.incubator.vector) /' | tee "$SCRATCH/k-vector"
   LD_LIBRARY_PATH="$OPENBLAS_DIR" "$PY" - <<'EOF' | tee "$SCRATCH/k-numpy"
 import time, numpy as np
 rng = np.random.default_rng(0)
@@ -286,7 +285,6 @@ print(f"numpy matmul: {n} products of (3072x128)x(128x3072) fp32 in {dt:.3f} s =
 EOF
   numpy=$(gflops "$SCRATCH/k-numpy")
   target "LoRA kernel, Java path / numpy" "$(echo "100 * $(gflops "$SCRATCH/k-java") / $numpy" | bc -l)" 25 ge %
-  target "LoRA kernel, Java path + Vector API / numpy" "$(echo "100 * $(gflops "$SCRATCH/k-vector") / $numpy" | bc -l)" 25 ge %
   if [ -s "$SCRATCH/k-native" ]; then
     target "LoRA kernel, native BLAS / numpy" "$(echo "100 * $(gflops "$SCRATCH/k-native") / $numpy" | bc -l)" 70 ge %
   else

@@ -36,7 +36,7 @@ public final class TensorAssembler implements Closeable {
   private byte[] bytesIn = new byte[0];
   private byte[] bytesOut = new byte[0];
   private float[] floats = new float[0];
-  private float[] product = new float[0];
+  private final LoraMergeKernel.Scratch mergeScratch = new LoraMergeKernel.Scratch();
 
   public TensorAssembler(SourceOpener opener) {
     this(opener, DEFAULT_BUFFER_BYTES);
@@ -148,9 +148,6 @@ public final class TensorAssembler implements Closeable {
     byte[] in = bytesIn(blockRows * cols * from.size());
     byte[] encoded = bytesOut(blockRows * cols * tensor.dtype().size());
     float[] w = floats(blockRows * cols);
-    if (product.length < blockRows * cols) {
-      product = new float[blockRows * cols];
-    }
     for (int part = 0; part < lora.parts(); part++) {
       float[] a = readFloats(lora.dtype(), lora.a().get(part), Math.multiplyExact(rank, cols), tensor.name() + " A." + part);
       float[] b = readFloats(lora.dtype(), lora.b().get(part), Math.multiplyExact(perPart, rank), tensor.name() + " B." + part);
@@ -159,7 +156,7 @@ public final class TensorAssembler implements Closeable {
         int count = rows * cols;
         source.read(in, count * from.size());
         DtypeConversions.decode(from, ByteBuffer.wrap(in, 0, count * from.size()), w, count);
-        LoraMergeKernel.addDelta(w, rows, cols, a, b, row, rank, lora.scale(), product);
+        LoraMergeKernel.addDelta(w, rows, cols, a, b, row, rank, lora.scale(), mergeScratch);
         DtypeConversions.encode(tensor.dtype(), w, count, ByteBuffer.wrap(encoded));
         out.write(encoded, 0, count * tensor.dtype().size());
       }

@@ -78,7 +78,7 @@ class RecordCodersTest {
   @Test
   void shardResultKeepsChecksums() throws Exception {
     ShardResult result = new ShardResult("ckpt-1", "/out/x.safetensors", 4242, "crc32c", "ab12",
-        Map.of("a", "cd34", "b", "ef56"), Map.of("b", "1,0"), "Java11BLAS (Java: asked for)");
+        Map.of("a", "cd34", "b", "ef56"), Map.of("b", "1,0"), "Java (sat2diffusers kernel; asked for)");
     assertEquals(result, roundTrip(ShardResult.coder(), result));
   }
 

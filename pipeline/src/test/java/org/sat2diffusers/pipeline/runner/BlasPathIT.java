@@ -19,7 +19,7 @@ import org.sat2diffusers.pipeline.testing.TestPaths;
 
 /**
  * A LoRA conversion under {@code --log-format json} prints nothing but our JSON lines, whichever
- * BLAS the machine has: forced to netlib's Java path, with the native library absent, and as the
+ * BLAS the machine has: forced to the Java kernel, with the native library absent, and as the
  * machine is. netlib's native loader would print its dlopen failure on stderr from C; the run says
  * in one FINE line and in the report which BLAS multiplied, and the merged tensors are right.
  */
@@ -30,20 +30,20 @@ class BlasPathIT {
   @Test
   void javaPathAskedFor(@TempDir Path work) throws Exception {
     String blas = convertLoraFixture(work, List.of("-Dsat2diffusers.blas=java"));
-    assertTrue(blas.contains("(Java: the Java path was asked for"), blas);
+    assertTrue(blas.startsWith("Java (sat2diffusers kernel; the Java path was asked for"), blas);
   }
 
   @Test
   void nativeLibraryAbsent(@TempDir Path work) throws Exception {
     Path absent = work.resolve("no-blas/libopenblas.so.0");
     String blas = convertLoraFixture(work, List.of("-Ddev.ludovic.netlib.blas.nativeLibPath=" + absent));
-    assertTrue(blas.contains("(Java: " + absent + " does not load"), blas);
+    assertTrue(blas.startsWith("Java (sat2diffusers kernel; " + absent + " does not load"), blas);
   }
 
   @Test
   void whateverTheMachineHas(@TempDir Path work) throws Exception {
     String blas = convertLoraFixture(work, List.of());
-    assertTrue(blas.startsWith("JNIBLAS (native ") || blas.contains("(Java: libopenblas.so.0 was not found"), blas);
+    assertTrue(blas.startsWith("JNIBLAS (native ") || blas.startsWith("Java (sat2diffusers kernel; libopenblas.so.0 was not found"), blas);
   }
 
   /** Converts the 5B LoRA fixture in a JVM with {@code jvmFlags}; returns the BLAS its report names. */

@@ -13,18 +13,20 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Which BLAS multiplies LoRA products, decided before netlib's loader runs. netlib's JNI glue
+ * Whether LoRA products go to native BLAS, decided before netlib's loader runs. netlib's JNI glue
  * dlopen()s the native library itself and, when that fails, prints the failure to stderr from C,
  * past every Java logger (a line in the middle of {@code --log-format json} output). So the native
  * library is first located and loaded here, where a failure is a Java exception; only when that
- * works is netlib allowed to go native (pointed at the very file), otherwise it is told to stay on
- * its Java path ({@code dev.ludovic.netlib.blas.allowNative=false}, its own switch).
+ * works is netlib allowed to go native (pointed at the very file). Otherwise {@link LoraMergeKernel}
+ * multiplies with its own Java kernel and netlib is never asked; it is still told to stay off
+ * native code ({@code dev.ludovic.netlib.blas.allowNative=false}, its own switch) should another
+ * library in the process ask it.
  *
  * <p>{@value #PROPERTY} = {@code auto} (default: native when it loads, else Java), {@code java}, or
  * {@code native} (fail when it does not load). netlib's {@code nativeLib} / {@code nativeLibPath}
  * properties still name the library (default {@code libopenblas.so.0}).
  *
- * @param blas the implementation
+ * @param blas netlib's native BLAS, or null for the Java kernel
  * @param description what runs the products and why, for the log and the report
  */
 public record BlasChoice(BLAS blas, String description) {
@@ -56,14 +58,14 @@ public record BlasChoice(BLAS blas, String description) {
     System.setProperty(NATIVE_LIB_PATH, found); // netlib then dlopen()s the library already loaded
     System.setProperty(ALLOW_NATIVE, "true");
     BLAS blas = BLAS.getInstance();
-    return new BlasChoice(blas, blas.getClass().getSimpleName()
-        + (blas instanceof NativeBLAS ? " (native " + found + ")" : " (Java: netlib's JNI glue did not load)"));
+    return blas instanceof NativeBLAS
+        ? new BlasChoice(blas, blas.getClass().getSimpleName() + " (native " + found + ")")
+        : new BlasChoice(null, "Java (sat2diffusers kernel; netlib's JNI glue did not load)");
   }
 
   private static BlasChoice javaPath(String why) {
     System.setProperty(ALLOW_NATIVE, "false");
-    BLAS blas = BLAS.getInstance();
-    return new BlasChoice(blas, blas.getClass().getSimpleName() + " (Java: " + why + ")");
+    return new BlasChoice(null, "Java (sat2diffusers kernel; " + why + ")");
   }
 
   /** null when the library loads, else why not. */
@@ -134,7 +136,7 @@ public record BlasChoice(BLAS blas, String description) {
         }
       }
     } catch (IOException | RuntimeException e) {
-      // an unreadable linker configuration only narrows the search; the Java path still works
+      // an unreadable linker configuration only narrows the search; the Java kernel still works
     }
   }
 }

@@ -1,5 +1,7 @@
 package org.sat2diffusers.transforms.lora;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -9,46 +11,74 @@ import java.util.Random;
  * the build. Rows go through in blocks of 4 MiB, as the shard writer (pipeline
  * {@code write.TensorAssembler}) sends them.
  *
- * <p>Usage: {@code LoraKernelBenchmark [layers]}
+ * <p>The products are shared out over as many threads as the machine has cores, each with its own
+ * parts and buffers, as the converter's shard-writer threads merge different tensors at the same time
+ * (numpy's matmul, the yardstick, uses every core too). The time is the wall clock of all of them.
+ *
+ * <p>Usage: {@code LoraKernelBenchmark [layers [threads]]}
  */
 public final class LoraKernelBenchmark {
   private static final int HIDDEN = 3072;
   private static final int RANK = 128;
   private static final int PARTS_PER_LAYER = 4;
   private static final int BLOCK_BYTES = 4 << 20;
+  private static final int BLOCK_ROWS = BLOCK_BYTES / (HIDDEN * 4);
 
   private LoraKernelBenchmark() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws InterruptedException {
     int layers = args.length > 0 ? Integer.parseInt(args[0]) : 42;
-    int blockRows = BLOCK_BYTES / (HIDDEN * 4);
-    Random random = new Random(0);
-    float[] a = new float[RANK * HIDDEN];
-    float[] b = new float[HIDDEN * RANK];
-    float[] w = new float[blockRows * HIDDEN];
-    float[] product = new float[blockRows * HIDDEN];
-    fill(random, w);
-    mergePart(a, b, w, product, blockRows); // warm-up: JIT, native library load
-    long nanos = 0;
-    for (int part = 0; part < layers * PARTS_PER_LAYER; part++) {
-      fill(random, a);
-      fill(random, b);
-      long start = System.nanoTime();
-      mergePart(a, b, w, product, blockRows);
-      nanos += System.nanoTime() - start;
+    int threads = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
+    int products = layers * PARTS_PER_LAYER;
+    List<Writer> writers = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      writers.add(new Writer(new Random(t), (products - t + threads - 1) / threads)); // parts t, t + threads, ...
     }
-    long products = (long) layers * PARTS_PER_LAYER;
+    writers.get(0).mergePart(); // warm-up: JIT, native library load
+    List<Thread> running = new ArrayList<>();
+    long start = System.nanoTime();
+    for (Writer writer : writers) {
+      Thread thread = new Thread(writer::run);
+      thread.start();
+      running.add(thread);
+    }
+    for (Thread thread : running) {
+      thread.join();
+    }
+    long nanos = System.nanoTime() - start;
     double flops = 2.0 * HIDDEN * RANK * HIDDEN * products;
-    System.out.printf("java kernel (%s, %d-row blocks): %d products of (%dx%d)x(%dx%d) fp32 in %.3f s = %.1f GFLOP/s%n",
-        LoraMergeKernel.implementation(), blockRows, products, HIDDEN, RANK, RANK, HIDDEN, nanos / 1e9,
+    System.out.printf("java kernel (%s, %d-row blocks, %d threads): %d products of (%dx%d)x(%dx%d) fp32 in %.3f s = %.1f GFLOP/s%n",
+        LoraMergeKernel.implementation(), BLOCK_ROWS, threads, products, HIDDEN, RANK, RANK, HIDDEN, nanos / 1e9,
         flops / nanos);
   }
 
-  /** One part: all HIDDEN rows of W against B's rows, a block at a time (W's block reused: only the time counts). */
-  private static void mergePart(float[] a, float[] b, float[] w, float[] product, int blockRows) {
-    for (int row = 0; row < HIDDEN; row += blockRows) {
-      int rows = Math.min(blockRows, HIDDEN - row);
-      LoraMergeKernel.addDelta(w, rows, HIDDEN, a, b, row, RANK, 1f / RANK, product);
+  /** One writer thread's share: its own A, B, W block and scratch. */
+  private static final class Writer {
+    private final float[] a = new float[RANK * HIDDEN];
+    private final float[] b = new float[HIDDEN * RANK];
+    private final float[] w = new float[BLOCK_ROWS * HIDDEN];
+    private final LoraMergeKernel.Scratch scratch = new LoraMergeKernel.Scratch();
+    private final int parts;
+
+    Writer(Random random, int parts) {
+      this.parts = parts;
+      fill(random, a);
+      fill(random, b);
+      fill(random, w);
+    }
+
+    void run() {
+      for (int part = 0; part < parts; part++) {
+        mergePart();
+      }
+    }
+
+    /** One part: all HIDDEN rows of W against B's rows, a block at a time (W's block reused: only the time counts). */
+    void mergePart() {
+      for (int row = 0; row < HIDDEN; row += BLOCK_ROWS) {
+        int rows = Math.min(BLOCK_ROWS, HIDDEN - row);
+        LoraMergeKernel.addDelta(w, rows, HIDDEN, a, b, row, RANK, 1f / RANK, scratch);
+      }
     }
   }
 
