@@ -267,7 +267,8 @@ kernel() {
     -Dmdep.outputFile="$cp_file" > /dev/null)
   local cp="$ROOT/transforms/target/test-classes:$ROOT/transforms/target/classes:$ROOT/io/target/classes:$(cat "$cp_file")"
   if [ -d "$OPENBLAS_DIR" ]; then
-    java -Dsat2diffusers.blas=native -cp "$cp" $bench | tee "$SCRATCH/k-native"
+    # one OpenBLAS thread per call, as bin/sat2diffusers runs it: the cores are the kernel's threads
+    OPENBLAS_NUM_THREADS=1 java -Dsat2diffusers.blas=native -cp "$cp" $bench | tee "$SCRATCH/k-native"
   fi
   java -Dsat2diffusers.blas=java -cp "$cp" $bench 2> /dev/null | sed 's/^/(Java path) /' | tee "$SCRATCH/k-java"
   LD_LIBRARY_PATH="$OPENBLAS_DIR" "$PY" - <<'EOF' | tee "$SCRATCH/k-numpy"
