@@ -124,7 +124,7 @@ public final class ConvertCommand implements Callable<Integer> {
       LOG.info(String.format("%s (iteration %s, %d file(s)) -> %s", job.source(), job.iteration(), job.files().size(),
           job.outputDir()));
     }
-    runner.tuneDirectRunner(options, jobs.stream().allMatch(j -> StorageFiles.isLocal(j.outputDir())));
+    runner.tuneDirectRunner(options, jobs.stream().allMatch(j -> StorageFiles.isLocal(j.outputDir())), jobs.size());
     return dryRun ? dryRun(jobs, out) : convert(options, jobs, out);
   }
 

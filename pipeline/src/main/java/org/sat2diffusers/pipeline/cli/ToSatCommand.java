@@ -129,7 +129,7 @@ public final class ToSatCommand implements Callable<Integer> {
       return dryRun(jobs, out, err);
     }
     // each folder is written by one thread, so the runner's threads are the run's parallelism: keep them all
-    runner.tuneDirectRunner(options, false);
+    runner.tuneDirectRunner(options, false, 1);
     List<CheckpointOutcome> outcomes;
     try {
       String runLog = runLogDir(jobs) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";

@@ -49,24 +49,29 @@ class RunnerOptionsTest {
   }
 
   @Test
-  void directRunnerUsesOneThreadForLocalOutputsAndSkipsItsTestingChecks() {
+  void directRunnerUsesOneThreadPerLocalCheckpointUpToTheCoresAndSkipsItsTestingChecks() {
     PipelineOptions local = parse();
-    probe.runner.tuneDirectRunner(local, true);
+    probe.runner.tuneDirectRunner(local, true, 1);
     DirectOptions direct = local.as(DirectOptions.class);
-    assertEquals(1, direct.getTargetParallelism());
+    assertEquals(1, direct.getTargetParallelism(), "one checkpoint: one runner thread");
     assertFalse(direct.isEnforceImmutability());
     assertFalse(direct.isEnforceEncodability());
 
+    PipelineOptions several = parse();
+    probe.runner.tuneDirectRunner(several, true, 10);
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertEquals(Math.min(10, cores), several.as(DirectOptions.class).getTargetParallelism(), "ten: a shard per core");
+
     PipelineOptions remote = parse();
     int beamDefault = remote.as(DirectOptions.class).getTargetParallelism();
-    probe.runner.tuneDirectRunner(remote, false);
+    probe.runner.tuneDirectRunner(remote, false, 10);
     assertEquals(beamDefault, remote.as(DirectOptions.class).getTargetParallelism(), "s3://... outputs keep Beam's threads");
   }
 
   @Test
   void beamOptionsWinOverTheDirectRunnerTuning() {
     PipelineOptions options = parse("--beam-option", "targetParallelism=3", "--beam-option", "enforceEncodability=true");
-    probe.runner.tuneDirectRunner(options, true);
+    probe.runner.tuneDirectRunner(options, true, 10);
     assertEquals(3, options.as(DirectOptions.class).getTargetParallelism());
     assertTrue(options.as(DirectOptions.class).isEnforceEncodability());
     assertFalse(options.as(DirectOptions.class).isEnforceImmutability());
