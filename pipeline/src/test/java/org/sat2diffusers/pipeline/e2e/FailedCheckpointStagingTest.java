@@ -34,9 +34,11 @@ class FailedCheckpointStagingTest {
     Path out = work.resolve("out");
     FailsOneCheckpointShardWriter.watch(out.resolve("500"));
 
-    // 200KB shards: six files per checkpoint, so the failed one has shards left after its failure
+    // 200KB shards: six files per checkpoint, so the failed one has shards left after its failure;
+    // one runner thread (two checkpoints would get two), so that the shards come one after another
     CliRun r = CliRun.run("convert", "--source", run, "--iterations", "all", "--output", out,
-        "--max-shard-size", "200KB", "--beam-option", "shardWriter=" + FailsOneCheckpointShardWriter.class.getName());
+        "--max-shard-size", "200KB", "--beam-option", "shardWriter=" + FailsOneCheckpointShardWriter.class.getName(),
+        "--beam-option", "targetParallelism=1");
 
     assertEquals(1, r.exitCode(), r.err());
     String failed = FailsOneCheckpointShardWriter.failed();
