@@ -11,6 +11,7 @@ import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.steps.ErrorText;
+import org.sat2diffusers.pipeline.steps.OutputReplacement;
 import org.sat2diffusers.pipeline.steps.StagingFolder;
 import org.sat2diffusers.pipeline.storage.OutputLock;
 import org.sat2diffusers.pipeline.storage.OutputLockOptions;
@@ -72,6 +73,7 @@ final class LockedOutputs implements AutoCloseable {
       }
       try (OutputLock lock = OutputLock.acquire(job.outputDir(), options, Duration.ZERO)) {
         StagingFolder.discard(job.outputDir());
+        OutputReplacement.removeLeftProbes(job.outputDir());
       }
     } catch (OutputLock.Busy e) {
       // a live run is at work there

@@ -22,11 +22,12 @@ import org.sat2diffusers.io.storage.StorageFiles;
  * {@code model_index.json} that the new commit does not put there is stale and removed; anything
  * else a user keeps in the folder is left alone.
  */
-final class OutputReplacement {
+public final class OutputReplacement {
   /** Folders a Diffusers CogVideoX pipeline may hold (the base pipeline's included). */
   private static final List<String> KNOWN_FOLDERS = List.of("transformer", "vae", "text_encoder", "scheduler", "tokenizer");
   private static final Pattern PLAIN_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]*");
   private static final String MODEL_INDEX = "model_index.json";
+  private static final String PROBE_PREFIX = ".sat2diffusers-probe-";
 
   private OutputReplacement() {}
 
@@ -103,7 +104,7 @@ final class OutputReplacement {
    */
   static void requireWritable(Collection<String> folders) throws IOException {
     for (String folder : new TreeSet<>(folders)) {
-      String probe = probeFolder(folder) + "/.sat2diffusers-probe-" + UUID.randomUUID();
+      String probe = probeFolder(folder) + "/" + PROBE_PREFIX + UUID.randomUUID();
       try {
         if (StorageFiles.isLocal(probe)) {
           Files.createFile(StorageFiles.localPath(probe));
@@ -116,6 +117,22 @@ final class OutputReplacement {
         throw new IOException(folder + ": cannot write there (" + e.getClass().getSimpleName() + " " + e.getMessage()
             + "); the existing output was left as it is", e);
       }
+    }
+  }
+
+  /**
+   * Removes the probe files a run killed between creating and deleting one left anywhere in {@code
+   * out} (an output whose old marker, still valid, makes the next run skip it).
+   */
+  public static void removeLeftProbes(String out) throws IOException {
+    List<String> probes = new ArrayList<>();
+    for (String file : StorageFiles.list(out + "/**")) {
+      if (file.substring(file.lastIndexOf('/') + 1).startsWith(PROBE_PREFIX)) {
+        probes.add(file);
+      }
+    }
+    if (!probes.isEmpty()) {
+      StorageFiles.delete(probes);
     }
   }
 
