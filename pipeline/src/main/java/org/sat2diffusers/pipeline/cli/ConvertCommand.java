@@ -26,6 +26,7 @@ import org.sat2diffusers.pipeline.runner.RunnerOptions;
 import org.sat2diffusers.pipeline.steps.ErrorText;
 import org.sat2diffusers.pipeline.storage.OutputOverlap;
 import org.sat2diffusers.pipeline.storage.StorageOptions;
+import org.sat2diffusers.pipeline.write.ShardFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -124,7 +125,7 @@ public final class ConvertCommand implements Callable<Integer> {
       LOG.info(String.format("%s (iteration %s, %d file(s)) -> %s", job.source(), job.iteration(), job.files().size(),
           job.outputDir()));
     }
-    runner.tuneDirectRunner(options, jobs.stream().allMatch(j -> StorageFiles.isLocal(j.outputDir())), jobs.size());
+    runner.tuneDirectRunner(options, jobs.stream().allMatch(j -> ShardFiles.writesInParallel(j.outputDir())), jobs.size());
     return dryRun ? dryRun(jobs, out) : convert(options, jobs, out);
   }
 

@@ -39,6 +39,11 @@ public final class ShardFiles implements ShardWriter {
     }
   }
 
+  /** Whether shards under {@code folder} are written by several threads each (local files, S3), not one stream. */
+  public static boolean writesInParallel(String folder) {
+    return StorageFiles.isLocal(folder) || folder.startsWith("s3://");
+  }
+
   /** The local file a path names (plain path or file: URI), or null for another store. */
   private static Path localPath(String path) {
     if (!StorageFiles.isLocal(path)) {

@@ -49,7 +49,7 @@ class RunnerOptionsTest {
   }
 
   @Test
-  void directRunnerUsesOneThreadPerLocalCheckpointUpToTheCoresAndSkipsItsTestingChecks() {
+  void directRunnerUsesOneThreadPerCheckpointUpToTheCoresAndSkipsItsTestingChecks() {
     PipelineOptions local = parse();
     probe.runner.tuneDirectRunner(local, true, 1);
     DirectOptions direct = local.as(DirectOptions.class);
@@ -62,10 +62,11 @@ class RunnerOptionsTest {
     int cores = Runtime.getRuntime().availableProcessors();
     assertEquals(Math.min(10, cores), several.as(DirectOptions.class).getTargetParallelism(), "ten: a shard per core");
 
-    PipelineOptions remote = parse();
-    int beamDefault = remote.as(DirectOptions.class).getTargetParallelism();
-    probe.runner.tuneDirectRunner(remote, false, 10);
-    assertEquals(beamDefault, remote.as(DirectOptions.class).getTargetParallelism(), "s3://... outputs keep Beam's threads");
+    PipelineOptions oneStream = parse();
+    int beamDefault = oneStream.as(DirectOptions.class).getTargetParallelism();
+    probe.runner.tuneDirectRunner(oneStream, false, 10);
+    assertEquals(beamDefault, oneStream.as(DirectOptions.class).getTargetParallelism(),
+        "hdfs://... outputs (one stream per shard) keep Beam's threads");
   }
 
   @Test
