@@ -29,6 +29,7 @@ import org.sat2diffusers.transforms.shard.ShardPlanner;
 import org.sat2diffusers.transforms.convert.Provenance;
 import org.sat2diffusers.pipeline.write.ShardFiles;
 import org.sat2diffusers.transforms.records.Component;
+import org.sat2diffusers.pipeline.storage.StorageOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -87,7 +88,9 @@ public final class MergeLoraCommand implements Callable<Integer> {
     Path modelDir;
     Path outDir;
     try {
-      FileSystems.setDefaultPipelineOptions(PipelineOptionsFactory.create());
+      // local folders only; the storage defaults still name an S3 region, or Beam's S3 file system would ask EC2's
+      // instance metadata for one and wait for its answer (about a second off EC2)
+      FileSystems.setDefaultPipelineOptions(new StorageOptions().applyTo(PipelineOptionsFactory.create()));
       target = Component.fromFolder(component);
       Path root = Path.of(model).toAbsolutePath().normalize();
       boolean pipelineFolder = Files.isDirectory(root.resolve(target.folder()));

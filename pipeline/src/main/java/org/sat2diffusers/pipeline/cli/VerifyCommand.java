@@ -5,8 +5,10 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.sat2diffusers.pipeline.storage.StorageOptions;
 import org.sat2diffusers.pipeline.verify.ConvertedFolderCheck;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,9 +37,11 @@ public final class VerifyCommand implements Callable<Integer> {
           + " (a hung mount or store); default ${DEFAULT-VALUE}.")
   long fileTimeoutSeconds;
 
+  @Mixin StorageOptions storage;
+
   @Override
   public Integer call() {
-    FileSystems.setDefaultPipelineOptions(PipelineOptionsFactory.create());
+    FileSystems.setDefaultPipelineOptions(storage.applyTo(PipelineOptionsFactory.create()));
     String absolute = Paths2.absolute(dir);
     if (fileTimeoutSeconds < 0) {
       spec.commandLine().getErr().println("error: --file-timeout must be 0 or more, got " + fileTimeoutSeconds);

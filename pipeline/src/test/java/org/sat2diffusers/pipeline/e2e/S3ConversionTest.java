@@ -28,7 +28,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Issue 5, S3: the fixtures converted s3:// to s3:// and s3:// to local, from a manifest that is itself
- * on S3; a discovery run over an s3:// root; and what S3Proxy served for one conversion compared
+ * on S3; a discovery run over an s3:// root, verified where it is; and what S3Proxy served for one conversion compared
  * with the bytes the conversion needs.
  */
 class S3ConversionTest {
@@ -94,16 +94,20 @@ class S3ConversionTest {
   }
 
   @Test
-  void aDiscoveryRunOverAnS3RootConvertsEveryRun() throws IOException {
+  void aDiscoveryRunOverAnS3RootConvertsEveryRunAndVerifyChecksOneOnTheStore() throws IOException {
     List<Object> args = new ArrayList<>(List.of("convert", "--source-root", "s3://" + BUCKET + "/runs",
         "--output", "s3://" + BUCKET + "/discovered"));
     args.addAll(storeOptions(proxy));
     CliRun.run(args.toArray()).assertSucceeded();
+    List<Object> verify = new ArrayList<>(List.of("verify", "s3://" + BUCKET + "/discovered/cogvideox-2b-sft/1000"));
+    verify.addAll(storeOptions(proxy));
+    CliRun verified = CliRun.run(verify.toArray()).assertSucceeded();
 
     Path sft = S3ProxyServer.download(s3, BUCKET, "discovered/cogvideox-2b-sft/1000", work.resolve("d-sft"));
     Path lora = S3ProxyServer.download(s3, BUCKET, "discovered/cogvideox1.5-5b-i2v-lora/300", work.resolve("d-lora"));
     assertAll(
         () -> assertTrue(Files.exists(sft.resolve("_SUCCESS")), "cogvideox-2b-sft not committed"),
+        () -> assertTrue(verified.out().contains("all as recorded"), "verify on the store: " + verified.out()),
         () -> assertTrue(Files.exists(lora.resolve("_SUCCESS")), "cogvideox1.5-5b-i2v-lora not committed"),
         // the fingerprint of an S3 source is its ETag (the object's MD5 for a plain PUT), which any rewrite changes
         () -> assertTrue(TestData.json(sft.resolve("_SUCCESS")).path("sources").path(0).path("checksum").asText()
