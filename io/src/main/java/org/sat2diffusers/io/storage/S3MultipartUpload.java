@@ -22,6 +22,7 @@ import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 
 /**
@@ -29,7 +30,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * in any order: the object is the parts in part-number order. Created with the settings Beam's own
  * S3 writes use (storage class, server-side encryption of {@code S3Options}); each part carries its
  * Content-MD5, as Beam's do, so the store checks what arrived. Until {@link #complete()} no object
- * exists; closing an upload that did not complete aborts it (the store drops its parts).
+ * exists; closing an upload that did not complete aborts it (the store drops its parts), unless it
+ * was {@linkplain #keepOpen() kept open} for a later step (another worker, another process) to
+ * {@linkplain #resume resume} and complete or abort.
  */
 public final class S3MultipartUpload implements Closeable {
   /** S3's smallest part, except for the last one. */
@@ -42,7 +45,8 @@ public final class S3MultipartUpload implements Closeable {
   private final String key;
   private final String uploadId;
   private final Map<Integer, String> etags = new TreeMap<>();
-  private boolean completed;
+  /** Completed, aborted or kept open: closing leaves it as it is. */
+  private boolean settled;
 
   private S3MultipartUpload(String path, S3Client client, S3FileSystemConfiguration config, String bucket, String key,
       String uploadId) {
@@ -56,11 +60,8 @@ public final class S3MultipartUpload implements Closeable {
 
   /** Starts the upload of {@code s3://bucket/key}. */
   public static S3MultipartUpload start(String path, String contentType) throws IOException {
-    URI uri = URI.create(path);
-    String key = uri.getPath() == null || uri.getPath().isEmpty() ? "" : uri.getPath().substring(1);
-    if (uri.getHost() == null || key.isEmpty()) {
-      throw new IOException(path + " is not an S3 object path (s3://bucket/key)");
-    }
+    URI uri = objectUri(path);
+    String key = uri.getPath().substring(1);
     S3Client client = S3Access.client();
     S3FileSystemConfiguration config = S3Access.configuration();
     SSECustomerKey customerKey = config.getSSECustomerKey();
@@ -80,6 +81,43 @@ public final class S3MultipartUpload implements Closeable {
     } catch (SdkException e) {
       throw S3Errors.of(path, "cannot start an upload", e);
     }
+  }
+
+  /**
+   * The upload {@code uploadId} of {@code path}, started elsewhere and {@linkplain #keepOpen() kept
+   * open}, with the parts it was sent ({@code etags}: part number to ETag), to complete or abort here.
+   */
+  public static S3MultipartUpload resume(String path, String uploadId, Map<Integer, String> etags) throws IOException {
+    URI uri = objectUri(path);
+    S3MultipartUpload upload = new S3MultipartUpload(path, S3Access.client(), S3Access.configuration(), uri.getHost(),
+        uri.getPath().substring(1), uploadId);
+    upload.etags.putAll(etags);
+    return upload;
+  }
+
+  private static URI objectUri(String path) throws IOException {
+    URI uri = URI.create(path);
+    if (!"s3".equals(uri.getScheme()) || uri.getHost() == null || uri.getPath() == null || uri.getPath().length() < 2) {
+      throw new IOException(path + " is not an S3 object path (s3://bucket/key)");
+    }
+    return uri;
+  }
+
+  /** The store's name for this upload. */
+  public String uploadId() {
+    return uploadId;
+  }
+
+  /** The parts sent so far: part number to ETag, in part-number order. */
+  public Map<Integer, String> etags() {
+    synchronized (etags) {
+      return new TreeMap<>(etags);
+    }
+  }
+
+  /** Leaves the upload open when closed: {@link #resume} it to complete or abort it. */
+  public void keepOpen() {
+    settled = true;
   }
 
   /** Sends part {@code number} (1 to 10000): {@code length} bytes of {@code bytes}; thread-safe. */
@@ -118,7 +156,7 @@ public final class S3MultipartUpload implements Closeable {
     try {
       client.completeMultipartUpload(CompleteMultipartUploadRequest.builder().bucket(bucket).key(key)
           .uploadId(uploadId).multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()).build());
-      completed = true;
+      settled = true;
     } catch (SdkException e) {
       throw S3Errors.of(path, "cannot complete the upload", e);
     }
@@ -133,18 +171,25 @@ public final class S3MultipartUpload implements Closeable {
     }
   }
 
-  /** Aborts the upload unless it completed. */
+  /** Aborts the upload unless it completed or was kept open. */
   @Override
   public void close() throws IOException {
-    if (completed) {
-      return;
+    if (!settled) {
+      abort();
     }
+  }
+
+  /** Drops the upload and its parts; one the store no longer knows (completed or aborted already) is no error. */
+  public void abort() throws IOException {
     try {
       client.abortMultipartUpload(AbortMultipartUploadRequest.builder().bucket(bucket).key(key).uploadId(uploadId)
           .build());
     } catch (SdkException e) {
-      throw S3Errors.of(path, "cannot abort the upload", e);
+      if (!(e instanceof S3Exception s3 && s3.statusCode() == 404)) { // 404 NoSuchUpload: nothing left to drop
+        throw S3Errors.of(path, "cannot abort the upload", e);
+      }
     }
+    settled = true;
   }
 
   private static String md5(byte[] bytes, int length) {

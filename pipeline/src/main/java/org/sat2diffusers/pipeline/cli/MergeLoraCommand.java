@@ -123,7 +123,7 @@ public final class MergeLoraCommand implements Callable<Integer> {
       deleteWeights(outDir, target);
       for (PlannedShard shard : plan.shards()) {
         // the pipeline's shard writer; no digest: merge-lora writes no report
-        new ShardFiles().write(outDir.resolve(shard.fileName()).toString(), shard.tensors(), metadata,
+        new ShardFiles().write(outDir.resolve(shard.fileName()).toString(), null, shard.tensors(), metadata,
             RandomAccessInputs::open, null);
       }
       if (plan.shards().size() > 1) {

@@ -22,6 +22,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.pipeline.write.PendingShardUpload;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Per checkpoint, once all its shards are written: check none is missing, write the configs and
  * indexes, stage the components taken from a base pipeline (linked or copied), replace the component
- * folders' old contents by the staged files, then write the report
+ * folders' old contents by the staged files (moved in; on S3, shards uploaded to their place are
+ * completed there), then write the report
  * and, last, the commit marker. Until the marker exists the output does not claim to be complete.
  */
 public class FinalizeCheckpoints
@@ -171,15 +173,34 @@ public class FinalizeCheckpoints
         folders.add(path.substring(0, path.lastIndexOf('/')));
       }
       OutputReplacement.requireWritable(folders);
+      Set<String> uploads = new TreeSet<>(); // shards uploaded to their place, left open (S3)
+      if (!StorageFiles.isLocal(staging)) {
+        StorageFiles.list(staging + "/**").stream().filter(PendingShardUpload::isRecord).forEach(uploads::add);
+      }
+      List<String> moveFrom = new ArrayList<>();
+      List<String> moveTo = new ArrayList<>();
+      List<String> completing = new ArrayList<>();
+      for (int i = 0; i < from.size(); i++) {
+        if (uploads.contains(PendingShardUpload.recordOf(from.get(i)))) {
+          completing.add(PendingShardUpload.recordOf(from.get(i)));
+        } else {
+          moveFrom.add(from.get(i));
+          moveTo.add(to.get(i));
+        }
+      }
 
       // from here on the output is being replaced: without a marker it claims nothing
       StorageFiles.delete(List.of(marker));
       StorageFiles.syncFolder(out);
-      StorageFiles.move(from, to);
+      for (String record : completing) {
+        PendingShardUpload.complete(record);
+      }
+      StorageFiles.move(moveFrom, moveTo);
       StorageFiles.delete(stale);
       OutputReplacement.removeEmptiedFolders(out, stale);
       List<String> leftovers = StorageFiles.list(staging + "/**"); // e.g. of an earlier run that crashed
       OutputGuard.requireNoLinks(out, leftovers);
+      PendingShardUpload.abortAll(leftovers.stream().filter(f -> !completing.contains(f)).toList());
       StorageFiles.delete(leftovers);
       from.addAll(leftovers);
       StorageFiles.deleteEmptiedFolders(staging, from);

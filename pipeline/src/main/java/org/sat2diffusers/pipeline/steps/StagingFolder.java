@@ -10,12 +10,14 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import org.sat2diffusers.io.storage.StorageFiles;
+import org.sat2diffusers.pipeline.write.PendingShardUpload;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code OUT/.sat2diffusers-staging}, where a checkpoint's files are written until the commit moves
- * them into place. It must be a real folder of the output: a symbolic link there would make the
+ * them into place (on S3, a shard's record of its upload to its place: {@link PendingShardUpload};
+ * removing such a record aborts the upload). It must be a real folder of the output: a symbolic link there would make the
  * writers and the commit write, move and delete in whatever folder it points to. A checkpoint that
  * failed while its shards were being written is marked failed here, so that its other shards are not
  * written and their space is free for the rest of the run.
@@ -55,8 +57,12 @@ public final class StagingFolder {
     int staging = path.indexOf("/" + NAME + "/");
     try {
       if (staging > 0) {
-        OutputGuard.requireNoLinks(path.substring(0, staging), List.of(path));
-        StorageFiles.delete(List.of(path));
+        List<String> files = List.of(path, PendingShardUpload.recordOf(path));
+        OutputGuard.requireNoLinks(path.substring(0, staging), files);
+        if (StorageFiles.exists(files.get(1))) {
+          PendingShardUpload.abortAll(files);
+        }
+        StorageFiles.delete(files);
       }
     } catch (IOException | RuntimeException e) {
       LOG.warn("cannot remove {} after its write failed: {}", path, ErrorText.of(e));
@@ -80,6 +86,7 @@ public final class StagingFolder {
       List<String> finishedMeanwhile =
           StorageFiles.list(staging + "/**").stream().filter(f -> !f.endsWith("/" + NAME + "/" + FAILED)).toList();
       OutputGuard.requireNoLinks(outputDir, finishedMeanwhile);
+      PendingShardUpload.abortAll(finishedMeanwhile);
       StorageFiles.delete(finishedMeanwhile);
     } catch (IOException | RuntimeException e) {
       LOG.warn("{}: cannot remove the staged files of the failed checkpoint yet: {}", outputDir, ErrorText.of(e));
@@ -106,6 +113,7 @@ public final class StagingFolder {
     OutputGuard.requireNoLinks(outputDir, List.of(staging));
     if (!StorageFiles.isLocal(staging)) {
       List<String> files = StorageFiles.list(staging + "/**");
+      PendingShardUpload.abortAll(files); // the uploads of shards staged for the commit
       StorageFiles.delete(files);
       StorageFiles.deleteEmptiedFolders(staging, new ArrayList<>(files));
       return;

@@ -98,10 +98,14 @@ public class WriteShards extends PTransform<PCollection<ShardTask>, PCollectionT
         opened.add(in);
         return in;
       };
+      // where the commit will put it: S3 uploads it there at once (no copy at the commit), unless the
+      // finite check must read the shard back before the commit
+      String finalPath = job.settings().checkFinite() ? null
+          : job.outputDir() + task.path().substring(job.stagingDir().length());
       for (int attempt = 1; written == null; attempt++) {
         try {
           // each attempt creates the file afresh (truncating an earlier attempt's) and writes it from its start
-          written = writer.write(task.path(), task.tensors(), task.metadata(), counting, digest);
+          written = writer.write(task.path(), finalPath, task.tensors(), task.metadata(), counting, digest);
         } catch (Exception e) {
           if (attempt < ATTEMPTS && !Outcomes.isInvalidInput(e)) {
             LOG.warn("writing {} failed (attempt {} of {}), retrying: {}", task.path(), attempt, ATTEMPTS,

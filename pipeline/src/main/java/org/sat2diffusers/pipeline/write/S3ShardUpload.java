@@ -71,9 +71,13 @@ final class S3ShardUpload {
         .allMatch(p -> p.end() - p.start() <= Integer.MAX_VALUE - 16);
   }
 
-  /** Uploads the shard {@code path} (s3://bucket/key); the same bytes as {@link ShardFileWriter#write}. */
-  static ShardFileWriter.Written write(String path, List<OutputTensor> tensors, Map<String, String> metadata,
-      SourceOpener opener, Digest digest) throws IOException {
+  /**
+   * Uploads the shard {@code path} (s3://bucket/key); the same bytes as {@link ShardFileWriter#write}.
+   * With a {@code finalPath}, the upload goes there instead and is left open for the commit, recorded
+   * at {@code path} ({@link PendingShardUpload}).
+   */
+  static ShardFileWriter.Written write(String path, String finalPath, List<OutputTensor> tensors,
+      Map<String, String> metadata, SourceOpener opener, Digest digest) throws IOException {
     SafetensorsHeader header = ShardFileWriter.header(tensors, metadata);
     Map<String, OutputTensor> byName = ShardFileWriter.byName(tensors);
     List<Part> parts = parts(header, PART_BYTES);
@@ -84,7 +88,11 @@ final class S3ShardUpload {
       int index = partAt(starts, position);
       bytes.get(buffers.get(index), Math.toIntExact(position - starts[index]), bytes.remaining());
     };
-    try (S3MultipartUpload upload = S3MultipartUpload.start(path, "application/octet-stream")) {
+    try (S3MultipartUpload upload = S3MultipartUpload.start(finalPath != null ? finalPath : path,
+        "application/octet-stream")) {
+      if (finalPath != null) {
+        PendingShardUpload.record(path, finalPath, upload, -1);
+      }
       SafetensorsWriter writer = SafetensorsWriter.positional(path, header, target, digest);
       List<SafetensorsEntry> entries = header.entries();
       AtomicInteger next = new AtomicInteger();
@@ -126,7 +134,12 @@ final class S3ShardUpload {
         pool.shutdownNow();
       }
       SafetensorsWriter.Written written = writer.finish();
-      upload.complete(written.fileSize());
+      if (finalPath != null) {
+        PendingShardUpload.record(path, finalPath, upload, written.fileSize());
+        upload.keepOpen();
+      } else {
+        upload.complete(written.fileSize());
+      }
       return new ShardFileWriter.Written(written.fileSize(), written.headerDigest().orElse(null),
           written.tensorDigests());
     }

@@ -17,7 +17,8 @@ import org.sat2diffusers.transforms.records.OutputTensor;
 /**
  * Shard files where the path says: a local file is written by several threads at once (tensors at
  * their planned offsets, plain copies zero-copy) and synced to disk; an S3 object is a multipart
- * upload whose parts several threads send ({@link S3ShardUpload}); other stores (hdfs://, ...) get one
+ * upload whose parts several threads send ({@link S3ShardUpload}), to its final key and left for the
+ * commit to complete when one is given; other stores (hdfs://, ...) get one
  * stream through Beam's {@link FileSystems}.
  */
 public final class ShardFiles implements ShardWriter {
@@ -25,14 +26,14 @@ public final class ShardFiles implements ShardWriter {
   private static final int THREADS_PER_LOCAL_SHARD = Math.max(2, Runtime.getRuntime().availableProcessors());
 
   @Override
-  public ShardFileWriter.Written write(String path, List<OutputTensor> tensors, Map<String, String> metadata,
-      SourceOpener opener, Digest digest) throws IOException {
+  public ShardFileWriter.Written write(String path, String finalPath, List<OutputTensor> tensors,
+      Map<String, String> metadata, SourceOpener opener, Digest digest) throws IOException {
     Path local = localPath(path);
     if (local != null) {
       return ShardFileWriter.writeLocal(local, tensors, metadata, opener, THREADS_PER_LOCAL_SHARD, digest);
     }
     if (path.startsWith("s3://") && S3ShardUpload.fits(tensors, metadata)) {
-      return S3ShardUpload.write(path, tensors, metadata, opener, digest);
+      return S3ShardUpload.write(path, finalPath, tensors, metadata, opener, digest);
     }
     try (WritableByteChannel channel = FileSystems.create(FileSystems.matchNewResource(path, false), MimeTypes.BINARY)) {
       return ShardFileWriter.write(path, tensors, metadata, opener, channel, digest);

@@ -56,8 +56,8 @@ public final class FailsOneCheckpointShardWriter implements ShardWriter {
   }
 
   @Override
-  public ShardFileWriter.Written write(String path, List<OutputTensor> tensors, Map<String, String> metadata,
-      SourceOpener opener, Digest digest) throws IOException {
+  public ShardFileWriter.Written write(String path, String finalPath, List<OutputTensor> tensors,
+      Map<String, String> metadata, SourceOpener opener, Digest digest) throws IOException {
     Path staging = watched.resolve(StagingFolder.NAME);
     synchronized (FailsOneCheckpointShardWriter.class) {
       if (failing != null && !path.equals(failing)) {
@@ -73,7 +73,7 @@ public final class FailsOneCheckpointShardWriter implements ShardWriter {
     if (path.equals(failing)) {
       throw new IOException(path + ": No space left on device (" + getClass().getSimpleName() + ")");
     }
-    return real.write(path, tensors, metadata, opener, digest);
+    return real.write(path, finalPath, tensors, metadata, opener, digest);
   }
 
   private static List<String> weightFiles(Path staging) throws IOException {

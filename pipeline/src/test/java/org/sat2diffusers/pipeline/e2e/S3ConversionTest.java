@@ -84,6 +84,9 @@ class S3ConversionTest {
       checks.add(() -> assertTrue(keys.contains("out/" + c.name() + "/_SUCCESS"), c + ": no commit marker in " + keys));
       checks.add(() -> assertTrue(keys.stream().noneMatch(k -> k.contains(".sat2diffusers-staging")),
           c + ": staging objects left: " + keys));
+      List<String> open = s3.listMultipartUploads(b -> b.bucket(BUCKET).prefix("out/" + c.name() + "/")).uploads()
+          .stream().map(u -> u.key()).toList();
+      checks.add(() -> assertEquals(List.of(), open, c + ": uploads left open"));
       for (Path manifest : c.manifests()) {
         checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(fromS3, manifest), c + " s3 -> s3"));
         checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(local.resolve(c.name()), manifest),

@@ -29,6 +29,8 @@ import org.sat2diffusers.io.safetensors.Digest;
 import org.sat2diffusers.io.storage.ByteRange;
 import org.sat2diffusers.io.storage.PathStyleS3ClientBuilderFactory;
 import org.sat2diffusers.io.storage.RandomAccessInputs;
+import org.sat2diffusers.pipeline.testing.TestPaths;
+import org.sat2diffusers.pipeline.write.PendingShardUpload;
 import org.sat2diffusers.pipeline.write.ShardFileWriter;
 import org.sat2diffusers.pipeline.write.ShardFiles;
 import org.sat2diffusers.transforms.records.Component;
@@ -39,7 +41,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * Issue 17: a shard on S3 is one multipart upload whose parts (whole tensors, at least 5 MiB but the
  * last) several threads send; the object is byte for byte the file a sequential write makes, with
- * the same digests, and a failing tensor leaves no object.
+ * the same digests, and a failing tensor leaves no object. A shard for the commit is uploaded to its
+ * final key and left open, recorded in the staging folder, until the commit completes it.
  */
 class S3MultipartShardTest {
   private static final String BUCKET = "multipart";
@@ -105,7 +108,7 @@ class S3MultipartShardTest {
           Digest.SHA256);
     }
 
-    ShardFileWriter.Written written = new ShardFiles().write("s3://" + BUCKET + "/out/model.safetensors", tensors,
+    ShardFileWriter.Written written = new ShardFiles().write("s3://" + BUCKET + "/out/model.safetensors", null, tensors,
         METADATA, RandomAccessInputs::open, Digest.SHA256);
 
     assertEquals(expected, written);
@@ -118,7 +121,7 @@ class S3MultipartShardTest {
   @Test
   void aSmallShardIsOnePart() throws IOException {
     List<OutputTensor> tensors = tensors(3 << 20);
-    ShardFileWriter.Written written = new ShardFiles().write("s3://" + BUCKET + "/small/model.safetensors", tensors,
+    ShardFileWriter.Written written = new ShardFiles().write("s3://" + BUCKET + "/small/model.safetensors", null, tensors,
         METADATA, RandomAccessInputs::open, Digest.CRC32C);
     byte[] uploaded = s3.getObjectAsBytes(b -> b.bucket(BUCKET).key("small/model.safetensors")).asByteArray();
     assertEquals(written.fileBytes(), uploaded.length);
@@ -136,9 +139,88 @@ class S3MultipartShardTest {
         List.of(beyond), null, last.sourceKeys()));
 
     IOException e = assertThrows(IOException.class, () -> new ShardFiles().write(
-        "s3://" + BUCKET + "/broken/model.safetensors", tensors, METADATA, RandomAccessInputs::open, Digest.CRC32C));
+        "s3://" + BUCKET + "/broken/model.safetensors", null, tensors, METADATA, RandomAccessInputs::open, Digest.CRC32C));
 
     assertTrue(e.getMessage().contains(source.toString()), e.getMessage());
     assertFalse(S3ProxyServer.keys(s3, BUCKET, "broken/").contains("broken/model.safetensors"));
+  }
+
+  @Test
+  void aShardForTheCommitIsUploadedToItsPlaceAndAppearsOnlyWhenCompleted() throws IOException {
+    List<OutputTensor> tensors = tensors(Long.MAX_VALUE);
+    Path streamed = work.resolve("streamed-for-commit.safetensors");
+    try (SeekableByteChannel out = Files.newByteChannel(streamed, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+      ShardFileWriter.write(streamed.toString(), tensors, METADATA, RandomAccessInputs::open, out, Digest.CRC32C);
+    }
+    String staged = "s3://" + BUCKET + "/commit/.staging/model.safetensors";
+    String placed = "s3://" + BUCKET + "/commit/model.safetensors";
+
+    ShardFileWriter.Written written = new ShardFiles().write(staged, placed, tensors, METADATA,
+        RandomAccessInputs::open, Digest.CRC32C);
+
+    assertEquals(List.of("commit/.staging/model.safetensors" + PendingShardUpload.SUFFIX),
+        S3ProxyServer.keys(s3, BUCKET, "commit"), "only the record is there before the commit");
+    assertEquals(List.of("commit/model.safetensors"), openUploads("commit/"));
+    PendingShardUpload.complete(PendingShardUpload.recordOf(staged));
+    assertArrayEquals(Files.readAllBytes(streamed),
+        s3.getObjectAsBytes(b -> b.bucket(BUCKET).key("commit/model.safetensors")).asByteArray());
+    assertEquals(Files.size(streamed), written.fileBytes());
+    assertEquals(List.of(), openUploads("commit/"));
+  }
+
+  @Test
+  void abortingARecordedUploadDropsItAndAgainIsNoError() throws IOException {
+    String staged = "s3://" + BUCKET + "/dropped/.staging/model.safetensors";
+    new ShardFiles().write(staged, "s3://" + BUCKET + "/dropped/model.safetensors", tensors(Long.MAX_VALUE), METADATA,
+        RandomAccessInputs::open, Digest.CRC32C);
+    assertEquals(List.of("dropped/model.safetensors"), openUploads("dropped/"));
+
+    List<String> files = List.of(staged + "-other", PendingShardUpload.recordOf(staged));
+    PendingShardUpload.abortAll(files);
+    PendingShardUpload.abortAll(files);
+
+    assertEquals(List.of(), openUploads("dropped/"));
+    assertFalse(S3ProxyServer.keys(s3, BUCKET, "dropped").contains("dropped/model.safetensors"));
+    IOException e = assertThrows(IOException.class, () -> PendingShardUpload.complete(PendingShardUpload.recordOf(staged)));
+    assertTrue(e.getMessage().contains("dropped/model.safetensors"), e.getMessage());
+  }
+
+  @Test
+  void aFailingTensorLeavesNoUploadOpenAtTheFinalKey() {
+    List<OutputTensor> tensors = new ArrayList<>(tensors(Long.MAX_VALUE));
+    OutputTensor last = tensors.remove(tensors.size() - 1);
+    tensors.add(new OutputTensor(last.component(), last.name(), last.dtype(), last.shape(), last.sourceDtype(),
+        List.of(new ByteRange(source.toString(), 30L << 20, last.byteLength())), null, last.sourceKeys()));
+
+    assertThrows(IOException.class, () -> new ShardFiles().write("s3://" + BUCKET + "/failed/.staging/model.safetensors",
+        "s3://" + BUCKET + "/failed/model.safetensors", tensors, METADATA, RandomAccessInputs::open, Digest.CRC32C));
+
+    assertEquals(List.of(), openUploads("failed/"));
+    assertFalse(S3ProxyServer.keys(s3, BUCKET, "failed").contains("failed/model.safetensors"));
+  }
+
+  @Test
+  void theNextRunAbortsTheUploadAKilledRunLeftOpenAndConvertsAgain() throws Exception {
+    String out = "s3://" + BUCKET + "/killed";
+    String shard = "transformer/diffusion_pytorch_model.safetensors";
+    new ShardFiles().write(out + "/.sat2diffusers-staging/" + shard, out + "/" + shard, tensors(Long.MAX_VALUE),
+        METADATA, RandomAccessInputs::open, Digest.CRC32C); // as a run killed before its commit leaves it
+    assertEquals(List.of("killed/" + shard), openUploads("killed/"));
+
+    CliRun.run("convert", "--source", TestPaths.sat("cogvideox-2b-sft"), "--output", out,
+        "--s3-endpoint", "http://127.0.0.1:" + S3ProxyServer.shared().port(), "--s3-path-style").assertSucceeded();
+
+    assertEquals(List.of(), openUploads("killed/"));
+    List<String> keys = S3ProxyServer.keys(s3, BUCKET, "killed");
+    assertTrue(keys.contains("killed/_SUCCESS") && keys.contains("killed/" + shard), keys.toString());
+    assertTrue(keys.stream().noneMatch(k -> k.contains(".sat2diffusers-staging")), keys.toString());
+    Path downloaded = S3ProxyServer.download(s3, BUCKET, "killed", work.resolve("killed"));
+    assertEquals(List.of(), ExpectedTensors.mismatches(downloaded, TestPaths.expected("cogvideox-2b-sft/1000.json")));
+  }
+
+  /** The keys of the multipart uploads open under {@code prefix}. */
+  private static List<String> openUploads(String prefix) {
+    return s3.listMultipartUploads(b -> b.bucket(BUCKET).prefix(prefix)).uploads().stream()
+        .map(software.amazon.awssdk.services.s3.model.MultipartUpload::key).sorted().toList();
   }
 }

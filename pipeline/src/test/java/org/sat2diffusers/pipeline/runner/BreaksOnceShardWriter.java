@@ -28,9 +28,9 @@ public final class BreaksOnceShardWriter implements ShardWriter {
   private final ShardWriter real = new ShardFiles();
 
   @Override
-  public ShardFileWriter.Written write(String path, List<OutputTensor> tensors, Map<String, String> metadata,
-      SourceOpener opener, Digest digest) throws IOException {
-    ShardFileWriter.Written written = real.write(path, tensors, metadata, opener, digest);
+  public ShardFileWriter.Written write(String path, String finalPath, List<OutputTensor> tensors,
+      Map<String, String> metadata, SourceOpener opener, Digest digest) throws IOException {
+    ShardFileWriter.Written written = real.write(path, finalPath, tensors, metadata, opener, digest);
     if (path.endsWith("/" + FILE_NAME) && BROKEN.add(path)) {
       try (FileChannel file = FileChannel.open(Path.of(path), StandardOpenOption.WRITE)) {
         file.truncate(written.fileBytes() / 2);
