@@ -128,8 +128,8 @@ public final class ToSatCommand implements Callable<Integer> {
     if (dryRun) {
       return dryRun(jobs, out, err);
     }
-    // each folder is written by one thread, so the runner's threads are the run's parallelism: keep them all
-    runner.tuneDirectRunner(options, false, 1);
+    // each folder is written by one runner thread, in one bundle
+    runner.tuneDirectRunner(options, true, jobs.size());
     List<CheckpointOutcome> outcomes;
     try {
       String runLog = runLogDir(jobs) + "/sat2diffusers-run-" + UUID.randomUUID() + ".json";

@@ -67,26 +67,27 @@ public final class RunnerOptions {
   }
 
   /**
-   * Tunes the DirectRunner for a conversion of {@code checkpoints} checkpoints. Its scheduler runs on
-   * the runner's own threads and submits itself again at once whenever it finishes: while fewer
-   * bundles run than the runner has threads, one of them spins on it, a core taken from copying,
-   * hashing and (S3) the store's own work on a small machine (an S3 to S3 conversion of 3.4 GB on two
-   * cores: 60 s of CPU with Beam's three threads, 18 s with one). Where a shard is written by several
-   * threads of our own ({@code shardsWriteInParallel}: local files, S3 multipart uploads), one runner
-   * thread per checkpoint, up to one per core, keeps every core busy and leaves the scheduler waiting
-   * in the queue: Linux serializes the writes into one file, so only shards written side by side
-   * keep every core copying (ten 3.4 GB checkpoints on two cores: 48-54 s with one runner thread,
-   * 30-34 s with two, as fast as cp). Stores written through one stream per shard (HDFS) keep Beam's
-   * default. Its checks that every element survives encoding and is never mutated are for testing
-   * pipelines: they encode every record again at each step (the Spark runner, tested too, really
-   * encodes them). {@code --beam-option} wins.
+   * Tunes the DirectRunner for a run of {@code checkpoints} checkpoints. Its scheduler runs on the
+   * runner's own threads and submits itself again at once whenever it finishes: while fewer bundles
+   * run than the runner has threads, one of them spins on it, a core taken from copying, hashing and
+   * (S3) the store's own work on a small machine (an S3 to S3 conversion of 3.4 GB on two cores: 60 s
+   * of CPU with Beam's three threads, 18 s with one; a 3.4 GB to-sat: 11-20 s of CPU, 3.5 s with one).
+   * Where a checkpoint needs no more than one runner thread ({@code threadPerCheckpoint}: its shards
+   * written by several threads of our own, local files and S3 multipart uploads, or its whole output
+   * one bundle, to-sat), one runner thread per checkpoint, up to one per core, keeps every core busy
+   * and leaves the scheduler waiting in the queue: Linux serializes the writes into one file, so only
+   * shards written side by side keep every core copying (ten 3.4 GB checkpoints on two cores: 48-54 s
+   * with one runner thread, 30-34 s with two, as fast as cp). Shards written through one stream each
+   * (HDFS), one bundle per shard, keep Beam's default. Its checks that every element survives encoding
+   * and is never mutated are for testing pipelines: they encode every record again at each step (the
+   * Spark runner, tested too, really encodes them). {@code --beam-option} wins.
    */
-  public void tuneDirectRunner(PipelineOptions options, boolean shardsWriteInParallel, int checkpoints) {
+  public void tuneDirectRunner(PipelineOptions options, boolean threadPerCheckpoint, int checkpoints) {
     if (runner != RunnerChoice.direct) {
       return;
     }
     DirectOptions direct = options.as(DirectOptions.class);
-    if (shardsWriteInParallel && !beamOptionGiven("targetParallelism")) {
+    if (threadPerCheckpoint && !beamOptionGiven("targetParallelism")) {
       direct.setTargetParallelism(Math.max(1, Math.min(checkpoints, Runtime.getRuntime().availableProcessors())));
     }
     if (!beamOptionGiven("enforceImmutability")) {
