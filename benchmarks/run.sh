@@ -238,8 +238,8 @@ s3() {
     time_cmd cp aws --endpoint-url "$endpoint" s3 cp s3://bench-in/cogvideox-2b-like.pt "s3://bench-out/copy$run.pt"
     aws --endpoint-url "$endpoint" s3 rm "s3://bench-out/copy$run.pt" > /dev/null
     # a failure is this target's miss, not the harness's end (a subshell: time_cmd exits on failure).
-    # The commit copies the shard from staging to its place (S3 has no rename), and S3Proxy answers a
-    # copy only when done (AWS sends blanks meanwhile): the SDK's 30 s read timeout is too short.
+    # The commit completes the shard's multipart upload, and S3Proxy answers only once it has joined
+    # the parts (AWS sends blanks meanwhile): the SDK's 30 s read timeout can be too short.
     ( time_cmd converter-s3 "$LAUNCHER" convert --source s3://bench-in/cogvideox-2b-like.pt \
       --output "s3://bench-out/run$run" --s3-endpoint "$endpoint" --s3-path-style \
       --beam-option 'httpClientConfiguration={"socketTimeout":1800000}' ) || failed=$run
