@@ -44,6 +44,14 @@ public final class PendingShardUpload {
     StorageFiles.writeString(recordOf(stagedPath), JSON.writeValueAsString(fields));
   }
 
+  /** Aborts the upload an earlier attempt at the shard staged at {@code stagedPath} recorded, if any. */
+  static void abortEarlierAttempt(String stagedPath) throws IOException {
+    String record = recordOf(stagedPath);
+    if (StorageFiles.exists(record)) {
+      abortAll(List.of(record));
+    }
+  }
+
   /**
    * Completes the upload {@code record} names (a record written once every part was sent), making
    * the shard appear at its final path; fails when it is not all there.

@@ -88,6 +88,9 @@ final class S3ShardUpload {
       int index = partAt(starts, position);
       bytes.get(buffers.get(index), Math.toIntExact(position - starts[index]), bytes.remaining());
     };
+    if (finalPath != null) {
+      PendingShardUpload.abortEarlierAttempt(path); // e.g. a Spark task that ran on an executor since lost
+    }
     try (S3MultipartUpload upload = S3MultipartUpload.start(finalPath != null ? finalPath : path,
         "application/octet-stream")) {
       if (finalPath != null) {

@@ -186,6 +186,20 @@ class S3MultipartShardTest {
   }
 
   @Test
+  void aSecondAttemptAtAShardAbortsTheUploadTheFirstLeftOpen() throws IOException {
+    String staged = "s3://" + BUCKET + "/again/.staging/model.safetensors";
+    String placed = "s3://" + BUCKET + "/again/model.safetensors";
+    for (int attempt = 0; attempt < 2; attempt++) { // as a task retried after its executor was lost
+      new ShardFiles().write(staged, placed, tensors(Long.MAX_VALUE), METADATA, RandomAccessInputs::open,
+          Digest.CRC32C);
+    }
+
+    assertEquals(List.of("again/model.safetensors"), openUploads("again/"), "one upload open, the last one");
+    PendingShardUpload.complete(PendingShardUpload.recordOf(staged));
+    assertEquals(List.of(), openUploads("again/"));
+  }
+
+  @Test
   void aFailingTensorLeavesNoUploadOpenAtTheFinalKey() {
     List<OutputTensor> tensors = new ArrayList<>(tensors(Long.MAX_VALUE));
     OutputTensor last = tensors.remove(tensors.size() - 1);
