@@ -179,10 +179,10 @@ public class FinalizeCheckpoints
       }
       List<String> moveFrom = new ArrayList<>();
       List<String> moveTo = new ArrayList<>();
-      List<String> completing = new ArrayList<>();
+      Map<String, String> completing = new TreeMap<>(); // record -> where its shard goes
       for (int i = 0; i < from.size(); i++) {
         if (uploads.contains(PendingShardUpload.recordOf(from.get(i)))) {
-          completing.add(PendingShardUpload.recordOf(from.get(i)));
+          completing.put(PendingShardUpload.recordOf(from.get(i)), to.get(i));
         } else {
           moveFrom.add(from.get(i));
           moveTo.add(to.get(i));
@@ -192,15 +192,15 @@ public class FinalizeCheckpoints
       // from here on the output is being replaced: without a marker it claims nothing
       StorageFiles.delete(List.of(marker));
       StorageFiles.syncFolder(out);
-      for (String record : completing) {
-        PendingShardUpload.complete(record);
+      for (Map.Entry<String, String> upload : completing.entrySet()) {
+        PendingShardUpload.complete(upload.getKey(), upload.getValue());
       }
       StorageFiles.move(moveFrom, moveTo);
       StorageFiles.delete(stale);
       OutputReplacement.removeEmptiedFolders(out, stale);
       List<String> leftovers = StorageFiles.list(staging + "/**"); // e.g. of an earlier run that crashed
       OutputGuard.requireNoLinks(out, leftovers);
-      PendingShardUpload.abortAll(leftovers.stream().filter(f -> !completing.contains(f)).toList());
+      PendingShardUpload.abortAll(leftovers.stream().filter(f -> !completing.containsKey(f)).toList(), staging, out);
       StorageFiles.delete(leftovers);
       from.addAll(leftovers);
       StorageFiles.deleteEmptiedFolders(staging, from);

@@ -57,10 +57,11 @@ public final class StagingFolder {
     int staging = path.indexOf("/" + NAME + "/");
     try {
       if (staging > 0) {
+        String outputDir = path.substring(0, staging);
         List<String> files = List.of(path, PendingShardUpload.recordOf(path));
-        OutputGuard.requireNoLinks(path.substring(0, staging), files);
+        OutputGuard.requireNoLinks(outputDir, files);
         if (StorageFiles.exists(files.get(1))) {
-          PendingShardUpload.abortAll(files);
+          PendingShardUpload.abortAll(files, outputDir + "/" + NAME, outputDir);
         }
         StorageFiles.delete(files);
       }
@@ -86,7 +87,7 @@ public final class StagingFolder {
       List<String> finishedMeanwhile =
           StorageFiles.list(staging + "/**").stream().filter(f -> !f.endsWith("/" + NAME + "/" + FAILED)).toList();
       OutputGuard.requireNoLinks(outputDir, finishedMeanwhile);
-      PendingShardUpload.abortAll(finishedMeanwhile);
+      PendingShardUpload.abortAll(finishedMeanwhile, staging, outputDir);
       StorageFiles.delete(finishedMeanwhile);
     } catch (IOException | RuntimeException e) {
       LOG.warn("{}: cannot remove the staged files of the failed checkpoint yet: {}", outputDir, ErrorText.of(e));
@@ -113,7 +114,7 @@ public final class StagingFolder {
     OutputGuard.requireNoLinks(outputDir, List.of(staging));
     if (!StorageFiles.isLocal(staging)) {
       List<String> files = StorageFiles.list(staging + "/**");
-      PendingShardUpload.abortAll(files); // the uploads of shards staged for the commit
+      PendingShardUpload.abortAll(files, staging, outputDir); // the uploads of shards staged for the commit
       StorageFiles.delete(files);
       StorageFiles.deleteEmptiedFolders(staging, new ArrayList<>(files));
       return;

@@ -17,7 +17,9 @@ import org.sat2diffusers.io.storage.StorageFiles;
  * commit (another worker, maybe) needs, the upload's final path, id, parts and size, is the record:
  * a small object at the shard's staging path plus {@value #SUFFIX}. It is written as soon as the
  * upload starts (so that a run killed while uploading leaves an upload the next run's tidy can
- * abort) and again, with the parts, once all are sent.
+ * abort) and again, with the parts, once all are sent. A record is acted on only when the final
+ * path it names is the one its place in the staging folder says: a record put there by anyone else
+ * completes or aborts no upload outside the output.
  */
 public final class PendingShardUpload {
   public static final String SUFFIX = ".s3-upload";
@@ -45,10 +47,10 @@ public final class PendingShardUpload {
   }
 
   /** Aborts the upload an earlier attempt at the shard staged at {@code stagedPath} recorded, if any. */
-  static void abortEarlierAttempt(String stagedPath) throws IOException {
+  static void abortEarlierAttempt(String stagedPath, String finalPath) throws IOException {
     String record = recordOf(stagedPath);
     if (StorageFiles.exists(record)) {
-      abortAll(List.of(record));
+      S3MultipartUpload.resume(finalPath, read(record, finalPath).uploadId(), Map.of()).abort();
     }
   }
 
@@ -56,8 +58,8 @@ public final class PendingShardUpload {
    * Completes the upload {@code record} names (a record written once every part was sent), making
    * the shard appear at its final path; fails when it is not all there.
    */
-  public static void complete(String record) throws IOException {
-    Fields fields = read(record);
+  public static void complete(String record, String finalPath) throws IOException {
+    Fields fields = read(record, finalPath);
     if (fields.size() < 0) {
       throw new IOException(record + ": the upload to " + fields.path() + " was not finished; nothing to complete");
     }
@@ -65,18 +67,22 @@ public final class PendingShardUpload {
   }
 
   /**
-   * Aborts the uploads of the records among {@code files} (others are ignored): their parts are
-   * dropped. An upload already completed or aborted is no error. The records themselves stay.
+   * Aborts the uploads of the records among {@code files} (others are ignored), files of the staging
+   * folder {@code stagingDir} of {@code outputDir}: their parts are dropped. An upload already
+   * completed or aborted is no error. The records themselves stay.
    */
-  public static void abortAll(Collection<String> files) throws IOException {
+  public static void abortAll(Collection<String> files, String stagingDir, String outputDir) throws IOException {
     List<IOException> failures = new ArrayList<>();
     for (String file : files) {
       if (!isRecord(file)) {
         continue;
       }
       try {
-        Fields fields = read(file);
-        S3MultipartUpload.resume(fields.path(), fields.uploadId(), Map.of()).abort();
+        if (!file.startsWith(stagingDir + "/")) {
+          throw new IOException(file + " is not in the staging folder " + stagingDir + "; its upload was left alone");
+        }
+        String finalPath = outputDir + file.substring(stagingDir.length(), file.length() - SUFFIX.length());
+        S3MultipartUpload.resume(finalPath, read(file, finalPath).uploadId(), Map.of()).abort();
       } catch (IOException e) {
         failures.add(e);
       }
@@ -88,11 +94,18 @@ public final class PendingShardUpload {
     }
   }
 
-  private static Fields read(String record) throws IOException {
+  /** The record's fields, if it names {@code finalPath}. */
+  private static Fields read(String record, String finalPath) throws IOException {
+    Fields fields;
     try {
-      return JSON.readValue(StorageFiles.readString(record, 1 << 20), Fields.class);
+      fields = JSON.readValue(StorageFiles.readString(record, 1 << 20), Fields.class);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw new IOException(record + ": not a record of a staged upload (" + e.getOriginalMessage() + ")", e);
     }
+    if (!finalPath.equals(fields.path())) {
+      throw new IOException(record + ": records an upload to " + fields.path() + ", not to " + finalPath
+          + " where this staged shard belongs; the upload was left alone");
+    }
+    return fields;
   }
 }

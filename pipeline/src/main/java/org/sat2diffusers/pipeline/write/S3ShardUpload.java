@@ -89,7 +89,7 @@ final class S3ShardUpload {
       bytes.get(buffers.get(index), Math.toIntExact(position - starts[index]), bytes.remaining());
     };
     if (finalPath != null) {
-      PendingShardUpload.abortEarlierAttempt(path); // e.g. a Spark task that ran on an executor since lost
+      PendingShardUpload.abortEarlierAttempt(path, finalPath); // e.g. a Spark task that ran on an executor since lost
     }
     try (S3MultipartUpload upload = S3MultipartUpload.start(finalPath != null ? finalPath : path,
         "application/octet-stream")) {

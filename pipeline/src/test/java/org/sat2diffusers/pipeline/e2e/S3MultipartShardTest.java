@@ -161,7 +161,7 @@ class S3MultipartShardTest {
     assertEquals(List.of("commit/.staging/model.safetensors" + PendingShardUpload.SUFFIX),
         S3ProxyServer.keys(s3, BUCKET, "commit"), "only the record is there before the commit");
     assertEquals(List.of("commit/model.safetensors"), openUploads("commit/"));
-    PendingShardUpload.complete(PendingShardUpload.recordOf(staged));
+    PendingShardUpload.complete(PendingShardUpload.recordOf(staged), placed);
     assertArrayEquals(Files.readAllBytes(streamed),
         s3.getObjectAsBytes(b -> b.bucket(BUCKET).key("commit/model.safetensors")).asByteArray());
     assertEquals(Files.size(streamed), written.fileBytes());
@@ -176,12 +176,14 @@ class S3MultipartShardTest {
     assertEquals(List.of("dropped/model.safetensors"), openUploads("dropped/"));
 
     List<String> files = List.of(staged + "-other", PendingShardUpload.recordOf(staged));
-    PendingShardUpload.abortAll(files);
-    PendingShardUpload.abortAll(files);
+    String stagingDir = "s3://" + BUCKET + "/dropped/.staging";
+    PendingShardUpload.abortAll(files, stagingDir, "s3://" + BUCKET + "/dropped");
+    PendingShardUpload.abortAll(files, stagingDir, "s3://" + BUCKET + "/dropped");
 
     assertEquals(List.of(), openUploads("dropped/"));
     assertFalse(S3ProxyServer.keys(s3, BUCKET, "dropped").contains("dropped/model.safetensors"));
-    IOException e = assertThrows(IOException.class, () -> PendingShardUpload.complete(PendingShardUpload.recordOf(staged)));
+    IOException e = assertThrows(IOException.class, () -> PendingShardUpload.complete(PendingShardUpload.recordOf(staged),
+        "s3://" + BUCKET + "/dropped/model.safetensors"));
     assertTrue(e.getMessage().contains("dropped/model.safetensors"), e.getMessage());
   }
 
@@ -195,8 +197,29 @@ class S3MultipartShardTest {
     }
 
     assertEquals(List.of("again/model.safetensors"), openUploads("again/"), "one upload open, the last one");
-    PendingShardUpload.complete(PendingShardUpload.recordOf(staged));
+    PendingShardUpload.complete(PendingShardUpload.recordOf(staged), placed);
     assertEquals(List.of(), openUploads("again/"));
+  }
+
+  @Test
+  void aRecordNamingAnotherObjectCompletesAndAbortsNothing() throws IOException {
+    String victim = "s3://" + BUCKET + "/victim/model.safetensors";
+    new ShardFiles().write("s3://" + BUCKET + "/victim/.staging/model.safetensors", victim, tensors(Long.MAX_VALUE),
+        METADATA, RandomAccessInputs::open, Digest.CRC32C);
+    String planted = "tampered/.staging/model.safetensors" + PendingShardUpload.SUFFIX;
+    s3.copyObject(b -> b.sourceBucket(BUCKET).sourceKey("victim/.staging/model.safetensors" + PendingShardUpload.SUFFIX)
+        .destinationBucket(BUCKET).destinationKey(planted));
+    String record = "s3://" + BUCKET + "/" + planted;
+
+    IOException completing = assertThrows(IOException.class,
+        () -> PendingShardUpload.complete(record, "s3://" + BUCKET + "/tampered/model.safetensors"));
+    IOException aborting = assertThrows(IOException.class, () -> PendingShardUpload.abortAll(List.of(record),
+        "s3://" + BUCKET + "/tampered/.staging", "s3://" + BUCKET + "/tampered"));
+
+    assertTrue(completing.getMessage().contains(victim), completing.getMessage());
+    assertTrue(aborting.getMessage().contains("left alone"), aborting.getMessage());
+    assertEquals(List.of("victim/model.safetensors"), openUploads("victim/"), "the other upload is untouched");
+    assertFalse(S3ProxyServer.keys(s3, BUCKET, "victim").contains("victim/model.safetensors"));
   }
 
   @Test
