@@ -22,13 +22,13 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
 import org.sat2diffusers.io.storage.StorageFiles;
-import org.sat2diffusers.pipeline.write.PendingShardUpload;
 import org.sat2diffusers.pipeline.records.CheckpointJob;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Stage;
 import org.sat2diffusers.pipeline.records.CheckpointOutcome.Status;
 import org.sat2diffusers.pipeline.records.CheckpointSummary;
 import org.sat2diffusers.pipeline.records.ShardResult;
+import org.sat2diffusers.pipeline.write.PendingShardUpload;
 import org.sat2diffusers.transforms.convert.ConversionReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,8 +37,7 @@ import org.slf4j.LoggerFactory;
  * Per checkpoint, once all its shards are written: check none is missing, write the configs and
  * indexes, stage the components taken from a base pipeline (linked or copied), replace the component
  * folders' old contents by the staged files (moved in; on S3, shards uploaded to their place are
- * completed there), then write the report
- * and, last, the commit marker. Until the marker exists the output does not claim to be complete.
+ * completed there), then write the report and, last, the commit marker. Until the marker exists the output does not claim to be complete.
  */
 public class FinalizeCheckpoints
     extends PTransform<KeyedPCollectionTuple<String>, PCollection<KV<String, CheckpointOutcome>>> {

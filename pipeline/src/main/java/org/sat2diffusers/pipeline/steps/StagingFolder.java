@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code OUT/.sat2diffusers-staging}, where a checkpoint's files are written until the commit moves
  * them into place (on S3, a shard's record of its upload to its place: {@link PendingShardUpload};
- * removing such a record aborts the upload). It must be a real folder of the output: a symbolic link there would make the
- * writers and the commit write, move and delete in whatever folder it points to. A checkpoint that
+ * removing such a record aborts the upload). It must be a real folder of the output: a symbolic
+ * link there would make the writers and the commit write, move and delete in whatever folder it
+ * points to. A checkpoint that
  * failed while its shards were being written is marked failed here, so that its other shards are not
  * written and their space is free for the rest of the run.
  */

@@ -18,8 +18,8 @@ import org.sat2diffusers.transforms.records.OutputTensor;
  * Shard files where the path says: a local file is written by several threads at once (tensors at
  * their planned offsets, plain copies zero-copy) and synced to disk; an S3 object is a multipart
  * upload whose parts several threads send ({@link S3ShardUpload}), to its final key and left for the
- * commit to complete when one is given; other stores (hdfs://, ...) get one
- * stream through Beam's {@link FileSystems}.
+ * commit to complete when one is given; other stores (hdfs://, ...) get one stream through Beam's
+ * {@link FileSystems}.
  */
 public final class ShardFiles implements ShardWriter {
   /** Threads per local shard: the hashing (a digest per tensor) is what keeps a core busy. */

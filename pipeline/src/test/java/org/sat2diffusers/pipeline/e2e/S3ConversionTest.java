@@ -25,11 +25,12 @@ import org.sat2diffusers.transforms.route.ComponentRouter;
 import org.sat2diffusers.transforms.route.RoutedTensor;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 
 /**
  * Issue 5, S3: the fixtures converted s3:// to s3:// and s3:// to local, from a manifest that is itself
- * on S3; a discovery run over an s3:// root, verified where it is; and what S3Proxy served for one conversion compared
- * with the bytes the conversion needs.
+ * on S3; a discovery run over an s3:// root, verified where it is; and what S3Proxy served for one
+ * conversion compared with the bytes the conversion needs.
  */
 class S3ConversionTest {
   private static final String BUCKET = "conversions";
@@ -85,7 +86,7 @@ class S3ConversionTest {
       checks.add(() -> assertTrue(keys.stream().noneMatch(k -> k.contains(".sat2diffusers-staging")),
           c + ": staging objects left: " + keys));
       List<String> open = s3.listMultipartUploads(b -> b.bucket(BUCKET).prefix("out/" + c.name() + "/")).uploads()
-          .stream().map(u -> u.key()).toList();
+          .stream().map(MultipartUpload::key).toList();
       checks.add(() -> assertEquals(List.of(), open, c + ": uploads left open"));
       for (Path manifest : c.manifests()) {
         checks.add(() -> assertEquals(List.of(), ExpectedTensors.mismatches(fromS3, manifest), c + " s3 -> s3"));

@@ -37,6 +37,7 @@ import org.sat2diffusers.transforms.records.Component;
 import org.sat2diffusers.transforms.records.OutputTensor;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 
 /**
  * Issue 17: a shard on S3 is one multipart upload whose parts (whole tensors, at least 5 MiB but the
@@ -258,6 +259,6 @@ class S3MultipartShardTest {
   /** The keys of the multipart uploads open under {@code prefix}. */
   private static List<String> openUploads(String prefix) {
     return s3.listMultipartUploads(b -> b.bucket(BUCKET).prefix(prefix)).uploads().stream()
-        .map(software.amazon.awssdk.services.s3.model.MultipartUpload::key).sorted().toList();
+        .map(MultipartUpload::key).sorted().toList();
   }
 }
